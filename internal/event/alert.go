@@ -1,0 +1,107 @@
+package event
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Severity orders how urgent an alert is.
+type Severity int
+
+// Severities from least to most urgent. The zero value is SeverityInfo.
+const (
+	SeverityInfo Severity = iota
+	SeverityLow
+	SeverityMedium
+	SeverityHigh
+	SeverityCritical
+)
+
+var severityNames = [...]string{"info", "low", "medium", "high", "critical"}
+
+// String returns the lower-case name: "info" ... "critical".
+func (s Severity) String() string {
+	if s < 0 || int(s) >= len(severityNames) {
+		return fmt.Sprintf("severity(%d)", int(s))
+	}
+	return severityNames[s]
+}
+
+// ParseSeverity reads a severity name, case-insensitively.
+func ParseSeverity(s string) (Severity, error) {
+	for i, n := range severityNames {
+		if strings.EqualFold(s, n) {
+			return Severity(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown severity %q (want one of info, low, medium, high, critical)", s)
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// RuleInfo is what an alert carries of the rule or detector that raised it.
+type RuleInfo struct {
+	ID          string
+	Title       string
+	Severity    Severity
+	Description string
+	Tags        []string
+	Refs        []string
+}
+
+// Alert is one rule firing on one event.
+type Alert struct {
+	Rule RuleInfo
+	// Event is the event that fired the rule; it is a clone and may be kept.
+	Event *Event
+	// Summary is the rule's summary template rendered on the event.
+	Summary string
+	// Annotation is a jq rule's non-boolean result as compact JSON, or text
+	// a detector adds ("6 failures in 5m0s").
+	Annotation string
+	// Context holds extra facts detectors add, such as "location" or "asn".
+	Context map[string]string
+}
+
+// Key identifies the alert for idempotent delivery: the event id and the rule
+// id. An event without an id falls back to a hash of its bytes.
+func (a *Alert) Key() string {
+	id := a.Event.ID()
+	if id == "" {
+		id = "sha256:" + rawHash(a.Event.Raw())
+	}
+	return id + "|" + a.Rule.ID
+}
+
+// Labels returns the labels routes and silences match on.
+func (a *Alert) Labels() map[string]string {
+	e := a.Event
+	p := e.Principal()
+	l := map[string]string{
+		"rule":           a.Rule.ID,
+		"severity":       a.Rule.Severity.String(),
+		"account":        e.Account(),
+		"region":         e.Region(),
+		"principal":      p.String(),
+		"principal_type": p.Type,
+		"principal_arn":  p.ARN,
+		"event_name":     e.Name(),
+		"event_source":   e.Source(),
+		"source_ip":      e.SourceIP(),
+	}
+	for _, t := range a.Rule.Tags {
+		l["tag:"+t] = "true"
+	}
+	return l
+}
