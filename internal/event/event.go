@@ -47,8 +47,10 @@ func (o Origin) String() string {
 // Event is one CloudTrail record. The zero value is not usable; events come
 // from Parse, a Parser, or Clone.
 //
-// An Event is safe for concurrent reads once made, but an Event owned by a
-// Parser is overwritten by the Parser's next call.
+// Events from Parse and Clone are safe for concurrent reads. An Event owned
+// by a Parser is for one goroutine only, and is overwritten by the Parser's
+// next call: reading a parsed tree decodes string escapes and object keys in
+// place, which Parse and Clone do once, up front, and the hot path skips.
 type Event struct {
 	raw    []byte
 	v      *fastjson.Value
@@ -88,8 +90,24 @@ func Parse(raw []byte, origin Origin) (*Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	freeze(ev.v)
 	out := *ev
 	return &out, nil
+}
+
+// freeze decodes every lazily decoded part of the tree (object keys, string
+// escapes) so that later reads only read.
+func freeze(v *fastjson.Value) {
+	switch v.Type() {
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		o.Visit(func(_ []byte, c *fastjson.Value) { freeze(c) })
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		for _, c := range a {
+			freeze(c)
+		}
+	}
 }
 
 // MustParse is Parse for tests and examples; it panics on error.

@@ -1,0 +1,242 @@
+package lambda
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/ingest"
+)
+
+// fakeEngine alerts once per event and fails delivery of alerts whose event
+// name is in failNames; it remembers what it delivered.
+type fakeEngine struct {
+	mu         sync.Mutex
+	failNames  map[string]bool
+	delivered  []string
+	deliverErr error
+}
+
+func (f *fakeEngine) Alerts(_ context.Context, ev *event.Event) ([]*event.Alert, error) {
+	return []*event.Alert{{Rule: event.RuleInfo{ID: "any"}, Event: ev.Clone()}}, nil
+}
+
+func (f *fakeEngine) Deliver(_ context.Context, alerts []*event.Alert) ([]*event.Alert, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.deliverErr != nil {
+		return nil, f.deliverErr
+	}
+	var failed []*event.Alert
+	for _, a := range alerts {
+		if f.failNames[a.Event.Name()] {
+			failed = append(failed, a)
+			continue
+		}
+		f.delivered = append(f.delivered, a.Event.Name())
+	}
+	if len(failed) > 0 {
+		return failed, errors.New("slack: 500")
+	}
+	return nil, nil
+}
+
+type staticEngines struct{ e Engine }
+
+func (s staticEngines) Engine(context.Context) (Engine, error) { return s.e, nil }
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func sqsEvent(t *testing.T, bodies map[string]string, order []string) []byte {
+	t.Helper()
+	var ev events.SQSEvent
+	for _, id := range order {
+		ev.Records = append(ev.Records, events.SQSMessage{
+			MessageId:      id,
+			Body:           bodies[id],
+			EventSource:    "aws:sqs",
+			EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:trailwatch",
+			AWSRegion:      "us-east-1",
+		})
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func newTestHandler(e Engine, metrics *bytes.Buffer) *Handler {
+	clock := func() time.Time { return time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC) }
+	return NewHandler(HandlerOptions{
+		Reader:  ingest.New(ingest.Options{}),
+		Engines: staticEngines{e},
+		Metrics: NewMetrics(metrics, "trailwatch", clock),
+		Now:     clock,
+	})
+}
+
+func TestSQSPartialBatch(t *testing.T) {
+	signin := readFile(t, "testdata/eventbridge-signin.json")
+	apiCall := readFile(t, "testdata/eventbridge-api-call.json")
+	payload := sqsEvent(t, map[string]string{
+		"m-ok":     signin,
+		"m-poison": `{"Records":[{"eventVersion":`,
+		"m-fails":  apiCall,
+	}, []string{"m-ok", "m-poison", "m-fails"})
+
+	eng := &fakeEngine{failNames: map[string]bool{"CreateBucket": true}}
+	var metrics bytes.Buffer
+	out, err := newTestHandler(eng, &metrics).Invoke(context.Background(), payload)
+	if err != nil {
+		t.Fatalf("Invoke: %v", err)
+	}
+	var resp events.SQSEventResponse
+	if err := json.Unmarshal(out, &resp); err != nil {
+		t.Fatalf("response %s: %v", out, err)
+	}
+	var ids []string
+	for _, f := range resp.BatchItemFailures {
+		ids = append(ids, f.ItemIdentifier)
+	}
+	if got := strings.Join(ids, ","); got != "m-fails,m-poison" {
+		t.Fatalf("batch item failures = %s; want m-fails,m-poison", got)
+	}
+	if got := strings.Join(eng.delivered, ","); got != "ConsoleLogin" {
+		t.Fatalf("delivered %s; want ConsoleLogin", got)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(metrics.Bytes(), &m); err != nil {
+		t.Fatalf("metrics line %q: %v", metrics.String(), err)
+	}
+	if m["Events"] != 2.0 || m["FailedMessages"] != 2.0 || m["FailedDeliveries"] != 1.0 || m["RecordErrors"] != 1.0 {
+		t.Fatalf("metrics %v", m)
+	}
+	if _, ok := m["_aws"].(map[string]any)["CloudWatchMetrics"]; !ok {
+		t.Fatalf("metrics line lacks the embedded metric directive: %s", metrics.String())
+	}
+}
+
+func TestSQSEngineFailureBlamesItsMessages(t *testing.T) {
+	payload := sqsEvent(t, map[string]string{
+		"a": readFile(t, "testdata/eventbridge-signin.json"),
+		"b": readFile(t, "testdata/eventbridge-api-call.json"),
+	}, []string{"a", "b"})
+	eng := &fakeEngine{deliverErr: errors.New("state store unavailable")}
+	out, err := newTestHandler(eng, &bytes.Buffer{}).Invoke(context.Background(), payload)
+	if err != nil {
+		t.Fatalf("Invoke: %v", err)
+	}
+	if !strings.Contains(string(out), `"itemIdentifier":"a"`) || !strings.Contains(string(out), `"itemIdentifier":"b"`) {
+		t.Fatalf("response %s should name both messages", out)
+	}
+}
+
+func TestEventBridgeFailureReturnsError(t *testing.T) {
+	payload := []byte(readFile(t, "testdata/eventbridge-api-call.json"))
+	eng := &fakeEngine{failNames: map[string]bool{"CreateBucket": true}}
+	_, err := newTestHandler(eng, &bytes.Buffer{}).Invoke(context.Background(), payload)
+	if err == nil || !strings.Contains(err.Error(), "slack: 500") {
+		t.Fatalf("Invoke error = %v; want the delivery failure so Lambda retries", err)
+	}
+
+	eng = &fakeEngine{}
+	out, err := newTestHandler(eng, &bytes.Buffer{}).Invoke(context.Background(), payload)
+	if err != nil || out != nil {
+		t.Fatalf("Invoke = %s, %v; want nil, nil", out, err)
+	}
+	if len(eng.delivered) != 1 {
+		t.Fatalf("delivered %v", eng.delivered)
+	}
+}
+
+func TestReloaderKeepsGoodConfig(t *testing.T) {
+	now := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
+	src := &memSource{b: []byte("v1")}
+	builds := 0
+	r := NewReloader(src, func(_ context.Context, b []byte) (Engine, error) {
+		builds++
+		if string(b) == "bad" {
+			return nil, errors.New("bad config")
+		}
+		return &fakeEngine{failNames: map[string]bool{string(b): true}}, nil
+	}, time.Minute, func() time.Time { return now }, nil)
+	ctx := context.Background()
+	e1, err := r.Engine(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.b = []byte("v2")
+	if e, _ := r.Engine(ctx); e != e1 {
+		t.Fatal("config re-read before the interval")
+	}
+	now = now.Add(2 * time.Minute)
+	e2, _ := r.Engine(ctx)
+	if e2 == e1 || builds != 2 {
+		t.Fatalf("changed config not rebuilt (builds %d)", builds)
+	}
+	now = now.Add(2 * time.Minute)
+	if e, _ := r.Engine(ctx); e != e2 || builds != 2 {
+		t.Fatal("unchanged config rebuilt")
+	}
+	src.b = []byte("bad")
+	now = now.Add(2 * time.Minute)
+	if e, err := r.Engine(ctx); e != e2 || err != nil {
+		t.Fatalf("bad config replaced the good one: %v %v", e, err)
+	}
+	src.err = errors.New("ssm down")
+	now = now.Add(2 * time.Minute)
+	if e, err := r.Engine(ctx); e != e2 || err != nil {
+		t.Fatalf("unreadable config replaced the good one: %v %v", e, err)
+	}
+
+	fresh := NewReloader(&memSource{err: errors.New("ssm down")}, nil, time.Minute, nil, nil)
+	if _, err := fresh.Engine(ctx); err == nil {
+		t.Fatal("first load failure not reported")
+	}
+}
+
+type memSource struct {
+	b   []byte
+	err error
+}
+
+func (m *memSource) Load(context.Context) ([]byte, error) { return m.b, m.err }
+func (m *memSource) String() string                       { return "memory" }
+
+func TestParseConfigSource(t *testing.T) {
+	for ref, want := range map[string]string{
+		"ssm:/trailwatch/config":    "ssm:/trailwatch/config",
+		"s3://bucket/conf/tw.yml":   "s3://bucket/conf/tw.yml",
+		"/var/task/trailwatch.yaml": "/var/task/trailwatch.yaml",
+	} {
+		src, err := ParseConfigSource(ref, nil, nil)
+		if err != nil || src.String() != want {
+			t.Errorf("ParseConfigSource(%q) = %v, %v", ref, src, err)
+		}
+	}
+	for _, bad := range []string{"ssm:", "s3://bucket", "s3:///key"} {
+		if _, err := ParseConfigSource(bad, nil, nil); err == nil {
+			t.Errorf("ParseConfigSource(%q) accepted", bad)
+		}
+	}
+	if src, err := ParseConfigSource("", nil, nil); src != nil || err != nil {
+		t.Errorf("empty reference = %v, %v; want embedded defaults", src, err)
+	}
+}
