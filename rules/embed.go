@@ -1,0 +1,19 @@
+// Package rules holds trailwatch's built-in rule packs and the events their
+// tests run on.
+//
+// Each rules/<pack>.yaml file is one pack (signin, root, cis, iam, logging,
+// data, compute, secrets); testdata/<pack>/ holds the real CloudTrail events
+// that the packs' tests name by file. Both are embedded in the binary, so
+// `trailwatch test` and the rule loader read the packs without touching the
+// file system. testdata/README.md names the source and licence of every
+// event.
+package rules
+
+import "embed"
+
+// FS holds every built-in pack (*.yaml at its root) and the test events under
+// testdata/, at the same relative paths as in the source tree, so that a
+// pack's `file: testdata/...` test references resolve inside FS.
+//
+//go:embed *.yaml testdata
+var FS embed.FS
