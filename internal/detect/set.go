@@ -1,0 +1,494 @@
+package detect
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/geoip"
+	"github.com/trailwatch/trailwatch/internal/state"
+)
+
+// Options are a Set's dependencies.
+type Options struct {
+	// Store keeps every detector's state; required. Use the DynamoDB store
+	// when several processes (Lambda invocations) observe events at once.
+	Store state.Store
+	// Geo locates source addresses; nil turns off the detectors that need a
+	// location (first-seen country and asn, impossible travel).
+	Geo *geoip.Locator
+	// Now is the clock, used for state expiry and for events without an
+	// eventTime; nil means time.Now. Windows and learning periods are
+	// measured in event time, so replaying archived logs behaves as the
+	// live events did.
+	Now func() time.Time
+}
+
+// Disabled names a configured detector that does not run, and why.
+type Disabled struct {
+	ID     string
+	Reason string
+}
+
+// Set runs every configured detector on an event in one call. It is safe
+// for concurrent use; all state lives in the Store, whose conditional
+// writes keep concurrent Observe calls (in one process or many) from
+// double-counting or double-alerting.
+type Set struct {
+	detectors []detector
+	disabled  []Disabled
+	store     state.Store
+	geo       *geoip.Locator
+	now       func() time.Time
+
+	names     map[string]bool // event names some detector watches
+	errCodes  map[string]bool // error codes some detector counts
+	rootAll   bool            // some detector watches every Root event
+	learners  []*firstSeen    // detectors with a learning period
+	learnMu   sync.Mutex
+	learnSeen map[string]time.Time // learning start per detector|account
+}
+
+// detector is one configured detector.
+type detector interface {
+	info() *event.RuleInfo
+	// wants reports, from cheap fields only, whether the event concerns it.
+	wants(o *obs) bool
+	// observe updates state and returns an alert, or nil. In learn mode it
+	// records and never alerts.
+	observe(ctx context.Context, o *obs, learn bool) (*event.Alert, error)
+}
+
+// New builds a Set from cfg (usually Merge of Default and the user's
+// configuration). Detectors that cannot run are listed by Disabled rather
+// than failing: a GeoIP detector without a database, a trusted-network
+// detector without networks or regions, or one turned off with enabled:
+// false.
+func New(cfg *Config, o Options) (*Set, error) {
+	if o.Store == nil {
+		return nil, errors.New("detect: no state store")
+	}
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("detect: %w", err)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &Set{
+		store: o.Store, geo: o.Geo, now: o.Now,
+		names: map[string]bool{}, errCodes: map[string]bool{},
+		learnSeen: map[string]time.Time{},
+	}
+	nets := map[string][]netip.Prefix{}
+	for name, cidrs := range cfg.Networks {
+		for _, c := range cidrs {
+			p, _ := parsePrefix(c) // validated above
+			nets[name] = append(nets[name], p)
+		}
+	}
+	for i := range cfg.Detectors {
+		sp := cfg.Detectors[i]
+		if sp.Enabled != nil && !*sp.Enabled {
+			s.disabled = append(s.disabled, Disabled{sp.ID, "turned off in the configuration (enabled: false)"})
+			continue
+		}
+		d, reason := s.build(&sp, nets)
+		if d == nil {
+			s.disabled = append(s.disabled, Disabled{sp.ID, reason})
+			continue
+		}
+		s.detectors = append(s.detectors, d)
+	}
+	return s, nil
+}
+
+func (s *Set) build(sp *Spec, nets map[string][]netip.Prefix) (detector, string) {
+	b := base{id: sp.ID, set: s}
+	events := sp.Events
+	if len(events) == 0 {
+		events = []string{"ConsoleLogin"}
+	}
+	watch := func(names ...string) {
+		for _, n := range names {
+			s.names[n] = true
+		}
+	}
+	switch sp.Kind {
+	case KindTrustedNetwork:
+		var prefixes []netip.Prefix
+		names := sp.Networks
+		if len(names) == 0 {
+			for n := range nets {
+				names = append(names, n)
+			}
+			slices.Sort(names)
+		}
+		for _, n := range names {
+			prefixes = append(prefixes, nets[n]...)
+		}
+		if len(prefixes) == 0 && len(sp.Regions) == 0 {
+			return nil, "no trusted networks or regions configured (add networks: to the configuration)"
+		}
+		root := sp.RootEvents == nil || *sp.RootEvents
+		d := &trusted{base: b, events: events, failures: sp.Failures, root: root,
+			prefixes: prefixes, netNames: names, regions: sp.Regions}
+		d.rule = ruleInfo(sp, "Sign-in from outside the trusted networks", event.SeverityHigh,
+			"A console sign-in, or an action of the root user, came from an address outside every trusted network or from an unexpected region. AWS cannot restrict console sign-in by IP: confirm with the person, and if it was not them, reset the password and MFA and review what the session did.")
+		watch(events...)
+		s.rootAll = s.rootAll || root
+		return d, ""
+	case KindFirstSeen:
+		if (sp.Attribute == AttrCountry || sp.Attribute == AttrASN) && !s.geo.HasLocation() && !s.geo.HasASN() {
+			return nil, "needs a GeoIP database (geoip: in the configuration)"
+		}
+		if sp.Attribute == AttrCountry && !s.geo.HasLocation() {
+			return nil, "needs a GeoIP City or Country database"
+		}
+		if sp.Attribute == AttrASN && !s.geo.HasASN() {
+			return nil, "needs a GeoIP ASN database"
+		}
+		d := &firstSeen{base: b, attr: sp.Attribute, events: events, failures: sp.Failures,
+			learning: orDur(sp.Learning, 7*24*time.Hour), retention: orDur(sp.Retention, 90*24*time.Hour),
+			v4: orInt(sp.IPv4Prefix, 24), v6: orInt(sp.IPv6Prefix, 48)}
+		what := map[string]string{AttrNetwork: "network", AttrCountry: "country", AttrASN: "network operator (ASN)", AttrUserAgent: "browser or client"}[sp.Attribute]
+		d.rule = ruleInfo(sp, "Sign-in from a new "+what, event.SeverityMedium,
+			"A principal signed in from a "+what+" not seen for it during the retention window. Travel, a new ISP or a new laptop explain most of these; a stolen password explains the rest. Confirm with the person.")
+		watch(events...)
+		s.learners = append(s.learners, d)
+		return d, ""
+	case KindBurst:
+		d := &burst{base: b, what: sp.What, threshold: int64(sp.Threshold), window: time.Duration(sp.Window)}
+		switch sp.What {
+		case BurstFailedLogins:
+			d.rule = ruleInfo(sp, "Burst of failed console sign-ins", event.SeverityMedium,
+				"One principal failed to sign in to the console many times in a short window: password guessing, or a person locked out. Check the source address and whether a success followed.")
+			watch("ConsoleLogin")
+		case BurstSpraying:
+			d.rule = ruleInfo(sp, "Password spraying from one address", event.SeverityHigh,
+				"One source address failed console sign-ins for many different user names in a short window, the pattern of password spraying. Block the address where you can and check for any success from it.")
+			watch("ConsoleLogin")
+		case BurstAccessDenied:
+			d.codes = sp.ErrorCodes
+			if len(d.codes) == 0 {
+				d.codes = []string{"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Client.UnauthorizedOperation", "UnauthorizedAccess"}
+			}
+			for _, c := range d.codes {
+				s.errCodes[c] = true
+			}
+			d.rule = ruleInfo(sp, "Burst of access-denied errors", event.SeverityMedium,
+				"One principal was denied many API calls in a short window: often stolen credentials being used to discover what they can reach, sometimes a broken deployment. Check the calls and the source address.")
+		}
+		return d, ""
+	case KindImpossibleTravel:
+		if !s.geo.HasLocation() {
+			return nil, "needs a GeoIP City database (geoip: in the configuration)"
+		}
+		d := &travel{base: b, events: events, maxKmh: orFloat(sp.MaxSpeedKmh, 900), minKm: orFloat(sp.MinDistanceKm, 100)}
+		d.rule = ruleInfo(sp, "Impossible travel between sign-ins", event.SeverityHigh,
+			"Two successful sign-ins of one principal came from places too far apart for the time between them. One of them may be an attacker; VPNs and mobile networks also cause this. Confirm with the person.")
+		watch(events...)
+		return d, ""
+	}
+	return nil, "unknown kind " + sp.Kind
+}
+
+func ruleInfo(sp *Spec, title string, sev event.Severity, desc string) event.RuleInfo {
+	r := event.RuleInfo{ID: sp.ID, Title: title, Severity: sev, Description: desc, Tags: slices.Clone(sp.Tags)}
+	if sp.Title != "" {
+		r.Title = sp.Title
+	}
+	if sp.Description != "" {
+		r.Description = strings.TrimSpace(sp.Description)
+	}
+	if sp.Severity != "" {
+		r.Severity, _ = event.ParseSeverity(sp.Severity)
+	}
+	r.Tags = append(r.Tags, "detector")
+	return r
+}
+
+func orDur(d Duration, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return time.Duration(d)
+}
+
+func orInt(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func orFloat(v, def float64) float64 {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// Disabled lists the configured detectors that do not run, with the reason.
+func (s *Set) Disabled() []Disabled { return slices.Clone(s.disabled) }
+
+// Rules describes the detectors that run, in configuration order.
+func (s *Set) Rules() []event.RuleInfo {
+	out := make([]event.RuleInfo, len(s.detectors))
+	for i, d := range s.detectors {
+		out[i] = *d.info()
+	}
+	return out
+}
+
+// Observe runs every detector that cares about ev and returns their alerts.
+// Events no detector watches (by name, error code, or a Root principal) are
+// skipped before any state is touched. A store failure does not stop the
+// other detectors: Observe returns the alerts it could raise and every
+// failure, each naming the detector and the event id.
+func (s *Set) Observe(ctx context.Context, ev *event.Event) ([]*event.Alert, error) {
+	return s.run(ctx, ev, false)
+}
+
+// Learn observes ev and records what it shows (networks, user agents,
+// locations, learning start) without alerting and without counting bursts.
+// `trailwatch check --learn` runs it over archived logs to build a baseline,
+// so that later live events alert only on what is new.
+func (s *Set) Learn(ctx context.Context, ev *event.Event) error {
+	_, err := s.run(ctx, ev, true)
+	return err
+}
+
+func (s *Set) run(ctx context.Context, ev *event.Event, learn bool) ([]*event.Alert, error) {
+	if len(s.detectors) == 0 {
+		return nil, nil
+	}
+	o := &obs{ev: ev, set: s, name: ev.Name()}
+	var errs []error
+	if len(s.learners) > 0 {
+		if err := s.markLearning(ctx, o); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if !s.names[o.name] && (len(s.errCodes) == 0 || !s.errCodes[ev.ErrorCode()]) &&
+		(!s.rootAll || ev.Str("userIdentity", "type") != event.PrincipalRoot) {
+		return nil, errors.Join(errs...)
+	}
+	var alerts []*event.Alert
+	for _, d := range s.detectors {
+		if !d.wants(o) {
+			continue
+		}
+		a, err := d.observe(ctx, o, learn)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("detector %s on event %s: %w", d.info().ID, eventName(ev), err))
+			continue
+		}
+		if a != nil && !learn {
+			alerts = append(alerts, a)
+		}
+	}
+	return alerts, errors.Join(errs...)
+}
+
+func eventName(ev *event.Event) string {
+	if id := ev.ID(); id != "" {
+		return fmt.Sprintf("%q (%s)", id, ev.Origin())
+	}
+	return ev.Origin().String()
+}
+
+// markLearning records, once per process for each learning detector and
+// account, when the detector first saw an event of the account: the start
+// of its learning period. An event older than the recorded start (replay
+// out of order) moves the start back.
+func (s *Set) markLearning(ctx context.Context, o *obs) error {
+	acct := o.account()
+	t := o.time()
+	for _, d := range s.learners {
+		k := d.id + "|" + acct
+		s.learnMu.Lock()
+		start, ok := s.learnSeen[k]
+		s.learnMu.Unlock()
+		if ok && !t.Before(start) {
+			continue
+		}
+		got, err := d.learningStart(ctx, acct, t)
+		if err != nil {
+			return fmt.Errorf("detector %s on event %s: %w", d.id, eventName(o.ev), err)
+		}
+		s.learnMu.Lock()
+		s.learnSeen[k] = got
+		s.learnMu.Unlock()
+	}
+	return nil
+}
+
+// learningStartFor returns the cached learning start of d for acct.
+func (s *Set) learningStartFor(d *firstSeen, acct string) (time.Time, bool) {
+	s.learnMu.Lock()
+	defer s.learnMu.Unlock()
+	t, ok := s.learnSeen[d.id+"|"+acct]
+	return t, ok
+}
+
+// base holds what every detector has.
+type base struct {
+	id   string
+	rule event.RuleInfo
+	set  *Set
+}
+
+func (b *base) info() *event.RuleInfo { return &b.rule }
+
+// alert builds an alert on a kept copy of the event.
+func (b *base) alert(o *obs, annotation string, ctx map[string]string) *event.Alert {
+	return &event.Alert{Rule: b.rule, Event: o.ev.Clone(), Annotation: annotation, Context: ctx}
+}
+
+// key builds a state key under the detector's prefix. Parts must be safe
+// (validated or hashed).
+func (b *base) key(parts ...string) string {
+	return "detect/" + b.id + "/" + strings.Join(parts, "/")
+}
+
+// obs caches what detectors read from one event.
+type obs struct {
+	ev   *event.Event
+	set  *Set
+	name string
+
+	t       time.Time
+	tDone   bool
+	p       *event.Principal
+	addr    netip.Addr
+	addrOK  bool
+	addrSet bool
+	loc     geoip.Location
+	locOK   bool
+	locErr  error
+	locDone bool
+}
+
+// time is the event time, or the clock when the event has none.
+func (o *obs) time() time.Time {
+	if !o.tDone {
+		o.t = o.ev.Time()
+		if o.t.IsZero() {
+			o.t = o.set.now()
+		}
+		o.tDone = true
+	}
+	return o.t
+}
+
+func (o *obs) principal() *event.Principal {
+	if o.p == nil {
+		p := o.ev.Principal()
+		o.p = &p
+	}
+	return o.p
+}
+
+// account returns the event's account, made safe for a state key.
+func (o *obs) account() string { return safePart(o.ev.Account()) }
+
+// principalKey is a stable, hashed key for the principal: for IAM users
+// and root, account + type + name (failed sign-ins carry no ARN); for
+// others the ARN, else account + type + name.
+func (o *obs) principalKey() string {
+	p := o.principal()
+	var k string
+	switch {
+	case p.Type == event.PrincipalIAMUser || p.Type == event.PrincipalRoot || p.ARN == "":
+		acct := p.AccountID
+		if acct == "" {
+			acct = o.ev.Account()
+		}
+		k = acct + "|" + p.Type + "|" + p.Name
+	default:
+		k = p.ARN
+	}
+	return hash(k)
+}
+
+// sourceAddr parses sourceIPAddress; ok is false for service names such as
+// "signin.amazonaws.com" or "AWS Internal".
+func (o *obs) sourceAddr() (netip.Addr, bool) {
+	if !o.addrSet {
+		a, err := netip.ParseAddr(strings.TrimSpace(o.ev.SourceIP()))
+		if err == nil {
+			o.addr, o.addrOK = a.Unmap().WithZone(""), true
+		}
+		o.addrSet = true
+	}
+	return o.addr, o.addrOK
+}
+
+// location looks the source address up once per event.
+func (o *obs) location() (geoip.Location, bool, error) {
+	if !o.locDone {
+		if a, ok := o.sourceAddr(); ok {
+			o.loc, o.locOK, o.locErr = o.set.geo.Find(a)
+		}
+		o.locDone = true
+	}
+	return o.loc, o.locOK, o.locErr
+}
+
+// isSuccess reports whether a sign-in succeeded: not a Failure, no error.
+func (o *obs) isSuccess() bool {
+	return o.ev.LoginResult() != event.LoginFailure && o.ev.ErrorCode() == ""
+}
+
+// hash returns a short, key-safe digest of attacker-controllable text.
+func hash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:12])
+}
+
+// safePart keeps short [A-Za-z0-9._-] text and hashes anything else.
+func safePart(s string) string {
+	if s == "" || len(s) > 64 {
+		return "h" + hash(s)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return "h" + hash(s)
+		}
+	}
+	return s
+}
+
+// ttlUntil is the TTL that makes an item expire at until (an event time
+// plus a period), measured on the store's clock, and never less than floor:
+// replayed events older than their period still get a short life.
+func (s *Set) ttlUntil(until time.Time, floor time.Duration) time.Duration {
+	d := until.Sub(s.now())
+	if d < floor {
+		return floor
+	}
+	return d
+}
+
+// addLocation adds the source's location to an alert's context. Callers
+// have already called o.location and handled its error.
+func addLocation(ctx map[string]string, o *obs) {
+	if loc, ok, _ := o.location(); ok {
+		ctx["location"] = loc.String()
+		if loc.ASOrg != "" {
+			ctx["as_org"] = loc.ASOrg
+		}
+	}
+}
