@@ -30,7 +30,8 @@ type Origin struct {
 	// Index is the record's zero-based position within Input.
 	Index int
 	// Path is the delivery path: "file", "s3", "eventbridge", "sns", "sqs",
-	// "cloudwatch-logs" or "lookup". Nested envelopes name the outermost.
+	// "cloudwatch-logs", or "payload" for a bare event handed to Lambda.
+	// Nested envelopes name the outermost.
 	Path string
 	// MessageID is the SQS message id when the event arrived through SQS.
 	MessageID string

@@ -1,0 +1,21 @@
+// Package ingest turns every way a CloudTrail event can arrive into a stream
+// of events, one at a time.
+//
+// A Reader sniffs what it is given: a CloudTrail log file ({"Records":[...]},
+// gzip or not, detected by its magic bytes), a single event, an array of
+// events, JSON Lines, an EventBridge event, an SNS notification, a Lambda SNS
+// or SQS event, a CloudWatch Logs subscription payload (raw awslogs.data or
+// decoded), an S3 event notification or CloudTrail's own S3 delivery
+// notification. Envelopes nest (S3 → SNS → SQS); S3 objects they point at are
+// fetched through a Fetcher and decoded as log files.
+//
+// Log files are streamed: a scanner finds each record's bytes in a buffered
+// window and hands them to a reused event.Parser, so memory does not grow with
+// the size of a file. Each iteration yields either an event or an error; the
+// error is a *SkipError (skipped on purpose), a *RecordError (one bad record
+// or message, the rest continues) or an *InputError (a whole input could not
+// be read). The yielded event is valid only until the next iteration; Clone it
+// to keep it.
+//
+// A Reader is safe for concurrent use; each iterator it returns is not.
+package ingest
