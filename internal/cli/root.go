@@ -67,8 +67,13 @@ webhooks. The same binary runs as an AWS Lambda function.`,
 		SilenceErrors: true,
 	}
 	root.SetVersionTemplate("trailwatch {{.Version}}\n")
+	// Subcommands, one constructor each, in the order --help lists them.
 	root.AddCommand(
-	// Subcommands are listed here explicitly, one constructor each.
+		newEventsCmd(),
+		newCheckCmd(),
+		newTestCmd(),
+		newRulesCmd(),
+		newRenderCmd(),
 	)
 	return root
 }

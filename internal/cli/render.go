@@ -1,0 +1,306 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/render"
+	"github.com/trailwatch/trailwatch/internal/rule"
+)
+
+// renderOptions are the flags of `trailwatch render`.
+type renderOptions struct {
+	rules     ruleFlags
+	eventFile string
+	kinds     []string
+	locale    string
+	tz        string
+	accounts  []string
+	templates []string
+	channel   string
+	count     int
+	maxAlerts int
+	pretty    bool
+
+	ruleID, severity, title, summary string
+}
+
+func newRenderCmd() *cobra.Command {
+	var o renderOptions
+	cmd := &cobra.Command{
+		Use:   "render --event FILE",
+		Short: "Print the message each receiver would send for an event, without sending it",
+		Long: `Run the rules over one CloudTrail event and print, for every alert, the exact
+payload each receiver kind would send: the Slack and Teams JSON, the webhook
+document, the SNS message, subject and attributes, the email subject, text and
+HTML, and the stdout line. Nothing is sent.
+
+--event names a file holding one CloudTrail record (or an EventBridge event
+whose detail is one). The built-in packs run by default; --packs and --rules
+choose rules as for "check". --rule-id (with --severity, --title, --summary)
+skips the rules and renders one alert of that description instead, to preview
+a message for any event. --count previews a group: the alert stands for that
+many, as when a burst is throttled into one message.
+
+JSON bodies are indented for reading; --pretty=false prints them byte for byte
+as they would be sent.`,
+		Example: `  trailwatch render --event login.json
+  trailwatch render --event login.json --receiver slack --locale ja --timezone Asia/Tokyo
+  trailwatch render --event denied.json --rule-id access-denied --severity high --count 300
+  trailwatch render --event login.json --template email.subject=subject.tmpl --account-name 111122223333=prod`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runRender(cmd, &o)
+		},
+	}
+	f := cmd.Flags()
+	o.rules.register(cmd)
+	f.StringVar(&o.eventFile, "event", "", "file holding one CloudTrail event (required)")
+	f.StringSliceVar(&o.kinds, "receiver", nil, "receiver kinds to render, comma-separated: "+strings.Join(render.Kinds(), ", ")+" (default all)")
+	f.StringVar(&o.locale, "locale", "en", "message language: en or ja")
+	f.StringVar(&o.tz, "timezone", "UTC", `time zone for times in messages, such as "Asia/Tokyo" or "Local"`)
+	f.StringArrayVar(&o.accounts, "account-name", nil, "an account alias as ID=NAME (repeatable)")
+	f.StringArrayVar(&o.templates, "template", nil, "a user template as FIELD=FILE, such as slack.title=title.tmpl (repeatable)")
+	f.StringVar(&o.channel, "channel", "", "channel written into the slackbot body")
+	f.IntVar(&o.count, "count", 1, "number of alerts the group stands for")
+	f.IntVar(&o.maxAlerts, "max-alerts", 0, fmt.Sprintf("alerts of a group a message shows (default %d)", render.DefaultMaxAlerts))
+	f.BoolVar(&o.pretty, "pretty", true, "indent JSON bodies")
+	f.StringVar(&o.ruleID, "rule-id", "", "render one alert with this rule id instead of running the rules")
+	f.StringVar(&o.severity, "severity", "medium", "severity of the --rule-id alert")
+	f.StringVar(&o.title, "title", "", "title of the --rule-id alert (default the rule id)")
+	f.StringVar(&o.summary, "summary", "", "summary of the --rule-id alert")
+	return cmd
+}
+
+func runRender(cmd *cobra.Command, o *renderOptions) error {
+	if o.eventFile == "" {
+		return fmt.Errorf("--event is required: name a file holding one CloudTrail event")
+	}
+	kinds, err := renderKinds(o.kinds)
+	if err != nil {
+		return err
+	}
+	if o.count < 1 {
+		return fmt.Errorf("--count is %d; it must be at least 1", o.count)
+	}
+	loc, err := time.LoadLocation(o.tz)
+	if err != nil {
+		return fmt.Errorf("--timezone %q: %w", o.tz, err)
+	}
+	opts := render.Options{
+		Locale:       o.locale,
+		Location:     loc,
+		AccountNames: map[string]string{},
+		Templates:    map[string]string{},
+		MaxAlerts:    o.maxAlerts,
+	}
+	for _, a := range o.accounts {
+		id, name, ok := strings.Cut(a, "=")
+		if !ok || id == "" || name == "" {
+			return fmt.Errorf("--account-name %q: want ID=NAME, such as 111122223333=prod", a)
+		}
+		opts.AccountNames[id] = name
+	}
+	for _, t := range o.templates {
+		field, file, ok := strings.Cut(t, "=")
+		if !ok || field == "" || file == "" {
+			return fmt.Errorf("--template %q: want FIELD=FILE, such as slack.title=title.tmpl", t)
+		}
+		src, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("--template %s: %w", field, err)
+		}
+		opts.Templates[field] = string(src)
+	}
+	const receiver = "preview"
+	if o.channel != "" {
+		opts.SlackChannels = map[string]string{receiver: o.channel}
+	}
+	r, err := render.New(opts)
+	if err != nil {
+		return err
+	}
+
+	ev, err := readRenderEvent(o.eventFile)
+	if err != nil {
+		return err
+	}
+	alerts, err := renderAlerts(cmd, o, ev)
+	if err != nil {
+		return err
+	}
+
+	out := cmd.OutOrStdout()
+	headers := len(alerts)*len(kinds) > 1
+	for _, a := range alerts {
+		g := &render.Group{
+			Key:      receiver + "/" + a.Rule.ID,
+			Receiver: receiver,
+			Alerts:   []*event.Alert{a},
+			Count:    o.count,
+			Labels:   map[string]string{"rule": a.Rule.ID},
+		}
+		for _, kind := range kinds {
+			p, err := r.Render(kind, receiver, g)
+			if err != nil {
+				return fmt.Errorf("rule %s: %w", a.Rule.ID, err)
+			}
+			if headers {
+				fmt.Fprintf(out, "==> %s (rule %s) <==\n", kind, a.Rule.ID)
+			}
+			if err := writePayload(out, p, o.pretty); err != nil {
+				return err
+			}
+			if headers {
+				fmt.Fprintln(out)
+			}
+		}
+	}
+	return nil
+}
+
+// renderKinds checks --receiver; none means every kind.
+func renderKinds(kinds []string) ([]string, error) {
+	if len(kinds) == 0 {
+		return render.Kinds(), nil
+	}
+	known := map[string]bool{}
+	for _, k := range render.Kinds() {
+		known[k] = true
+	}
+	for _, k := range kinds {
+		if !known[k] {
+			return nil, fmt.Errorf("--receiver %q: unknown receiver kind (want %s)", k, strings.Join(render.Kinds(), ", "))
+		}
+	}
+	return kinds, nil
+}
+
+// readRenderEvent reads one CloudTrail record from file. An EventBridge
+// event is unwrapped to its detail; a log file ({"Records": [...]}) is
+// refused with a pointer to "check".
+func readRenderEvent(file string) (*event.Event, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("--event: %w", err)
+	}
+	ev, err := event.Parse(raw, event.Origin{Input: file, Path: "file"})
+	if err != nil {
+		return nil, fmt.Errorf("--event: %w", err)
+	}
+	v := ev.Value()
+	if v.Get("Records") != nil {
+		return nil, fmt.Errorf("--event %s: the file is a CloudTrail log file with a Records list; save one record to a file, or run \"trailwatch check\" over the whole file", file)
+	}
+	if d := v.Get("detail"); d != nil && v.Get("detail-type") != nil {
+		ev, err = event.Parse(d.MarshalTo(nil), event.Origin{Input: file, Path: "eventbridge"})
+		if err != nil {
+			return nil, fmt.Errorf("--event %s: EventBridge detail: %w", file, err)
+		}
+	}
+	if ev.Name() == "" {
+		return nil, fmt.Errorf("--event %s: the record has no eventName; is it a CloudTrail event?", file)
+	}
+	return ev, nil
+}
+
+// renderAlerts returns the alerts to preview: one described by --rule-id,
+// or those the rules raise on ev.
+func renderAlerts(cmd *cobra.Command, o *renderOptions, ev *event.Event) ([]*event.Alert, error) {
+	if o.ruleID != "" {
+		sev, err := event.ParseSeverity(o.severity)
+		if err != nil {
+			return nil, fmt.Errorf("--severity: %w", err)
+		}
+		title := o.title
+		if title == "" {
+			title = o.ruleID
+		}
+		return []*event.Alert{{
+			Rule:    event.RuleInfo{ID: o.ruleID, Title: title, Severity: sev},
+			Event:   ev,
+			Summary: o.summary,
+		}}, nil
+	}
+	for _, name := range []string{"severity", "title", "summary"} {
+		if cmd.Flags().Changed(name) {
+			return nil, fmt.Errorf("--%s describes a --rule-id alert; give --rule-id too, or leave it out to run the rules", name)
+		}
+	}
+	rs, err := o.rules.load()
+	if err != nil {
+		return nil, err
+	}
+	set, err := rule.NewSet(rs...)
+	if err != nil {
+		return nil, err
+	}
+	alerts, err := set.Alerts(cmd.Context(), ev)
+	if err != nil {
+		// Rule failures still leave the other alerts; say what failed.
+		fmt.Fprintln(cmd.ErrOrStderr(), "trailwatch: warning:", err)
+	}
+	if len(alerts) == 0 {
+		if err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("no rule matched %s in %s (%d rules loaded); pass --rule-id and --severity to preview a message for it anyway", ev.Name(), o.eventFile, set.Len())
+	}
+	return alerts, nil
+}
+
+// writePayload prints p: the body for JSON kinds, the parts for email, and
+// subject, attributes, message and text for SNS.
+func writePayload(w io.Writer, p *render.Payload, pretty bool) error {
+	body := func(b []byte) error {
+		if pretty && json.Valid(b) {
+			var buf bytes.Buffer
+			if err := json.Indent(&buf, b, "", "  "); err != nil {
+				return err
+			}
+			b = buf.Bytes()
+		}
+		_, err := w.Write(b)
+		if err == nil && !bytes.HasSuffix(b, []byte("\n")) {
+			_, err = io.WriteString(w, "\n")
+		}
+		return err
+	}
+	switch p.Kind {
+	case render.KindEmail:
+		_, err := fmt.Fprintf(w, "Subject: %s\n\n%s\n--- html ---\n%s", p.Subject, strings.TrimRight(p.Text, "\n"), p.HTML)
+		return err
+	case render.KindSNS:
+		keys := make([]string, 0, len(p.Attributes))
+		for k := range p.Attributes {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		fmt.Fprintf(w, "Subject: %s\n", p.Subject)
+		for _, k := range keys {
+			fmt.Fprintf(w, "Attribute: %s=%s\n", k, p.Attributes[k])
+		}
+		fmt.Fprintln(w, "Message (MessageStructure=json):")
+		if err := body(p.Body); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintf(w, "--- text ---\n%s\n", strings.TrimRight(p.Text, "\n"))
+		return err
+	case render.KindStdout:
+		if _, err := w.Write(p.Body); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintf(w, "--- text ---\n%s\n", strings.TrimRight(p.Text, "\n"))
+		return err
+	}
+	return body(p.Body)
+}

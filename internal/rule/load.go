@@ -1,0 +1,660 @@
+package rule
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"text/template"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/trailwatch/trailwatch/internal/event"
+)
+
+// ruleKeys are the keys a rule may have, in the order the docs list them.
+var ruleKeys = []string{"id", "title", "severity", "description", "tags", "refs", "summary", "pattern", "filter", "jq", "tests"}
+
+// testKeys are the keys a rule test may have.
+var testKeys = []string{"name", "alert", "event", "file"}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// IsRuleFile reports whether name has a rule file extension (.yaml, .yml).
+func IsRuleFile(name string) bool {
+	ext := strings.ToLower(path.Ext(name))
+	return ext == ".yaml" || ext == ".yml"
+}
+
+// PackName returns the pack a rule file defines: its base name without the
+// extension.
+func PackName(file string) string {
+	base := path.Base(filepath.ToSlash(file))
+	return strings.TrimSuffix(base, path.Ext(base))
+}
+
+// LoadFile loads the rules of one rule file on disk. Test event files are
+// read relative to the rule file's folder.
+func LoadFile(file string) ([]*Rule, error) {
+	return unique(loadFile(file))
+}
+
+// unique adds Unique's verdict to a load's result.
+func unique(rules []*Rule, err error) ([]*Rule, error) {
+	return rules, errors.Join(err, Unique(rules))
+}
+
+func loadFile(file string) ([]*Rule, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read rule file: %w", err)
+	}
+	dir := filepath.Dir(file)
+	resolve := func(rel string) (string, func() ([]byte, error), error) {
+		p := rel
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, filepath.FromSlash(rel))
+		}
+		return p, func() ([]byte, error) { return os.ReadFile(p) }, nil
+	}
+	return parse(data, file, resolve)
+}
+
+// LoadPath loads a rule file, or every rule file (*.yaml, *.yml) under a
+// folder, recursively, skipping folders named testdata. Files are read in
+// lexical order and every error is reported.
+func LoadPath(p string) ([]*Rule, error) {
+	return unique(loadPath(p))
+}
+
+func loadPath(p string) ([]*Rule, error) {
+	info, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read rules: %w", err)
+	}
+	if !info.IsDir() {
+		return loadFile(p)
+	}
+	var files []string
+	err = filepath.WalkDir(p, func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name != p && d.Name() == "testdata" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if IsRuleFile(name) {
+			files = append(files, name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot list rules: %w", err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%s: no rule files (*.yaml, *.yml) found", p)
+	}
+	var all []*Rule
+	var errs []error
+	for _, f := range files {
+		rules, err := loadFile(f)
+		all = append(all, rules...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return all, errors.Join(errs...)
+}
+
+// LoadFS loads every rule file (*.yaml, *.yml) directly inside dir of fsys,
+// such as the built-in packs. Rule files are named "dir/file" in messages.
+// Test event files are read from fsys relative to the rule file.
+func LoadFS(fsys fs.FS, dir string) ([]*Rule, error) {
+	return unique(loadFS(fsys, dir, dir))
+}
+
+// loadFS is LoadFS with files named under display instead of dir.
+func loadFS(fsys fs.FS, dir, display string) ([]*Rule, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("cannot list rules in %s: %w", display, err)
+	}
+	var all []*Rule
+	var errs []error
+	for _, e := range entries {
+		if e.IsDir() || !IsRuleFile(e.Name()) {
+			continue
+		}
+		rules, err := loadFSFile(fsys, path.Join(dir, e.Name()), path.Join(display, e.Name()))
+		all = append(all, rules...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return all, errors.Join(errs...)
+}
+
+func loadFSFile(fsys fs.FS, name, display string) ([]*Rule, error) {
+	data, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read rule file %s: %w", display, err)
+	}
+	dir, displayDir := path.Dir(name), path.Dir(display)
+	resolve := func(rel string) (string, func() ([]byte, error), error) {
+		p := path.Join(dir, rel)
+		if path.IsAbs(rel) || !fs.ValidPath(p) {
+			return "", nil, fmt.Errorf("test file %q must be a relative path inside the packs", rel)
+		}
+		return path.Join(displayDir, rel), func() ([]byte, error) { return fs.ReadFile(fsys, p) }, nil
+	}
+	return parse(data, display, resolve)
+}
+
+// Unique reports every rule id used more than once, naming both places.
+func Unique(rules []*Rule) error {
+	seen := make(map[string]*Rule, len(rules))
+	var errs []error
+	for _, r := range rules {
+		if first, ok := seen[r.ID]; ok {
+			errs = append(errs, fmt.Errorf("%s: rule %q: duplicate id; it is already defined at %s", r.Where(), r.ID, first.Where()))
+			continue
+		}
+		seen[r.ID] = r
+	}
+	return errors.Join(errs...)
+}
+
+// resolveFunc turns a test's file as written into a name for messages and a
+// reader.
+type resolveFunc func(rel string) (name string, open func() ([]byte, error), err error)
+
+// fileParser reads one rule file, collecting every error.
+type fileParser struct {
+	file    string
+	pack    string
+	resolve resolveFunc
+	errs    []error
+}
+
+// errorf records "file:line: message".
+func (p *fileParser) errorf(line int, format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf("%s:%d: %s", p.file, line, fmt.Sprintf(format, args...)))
+}
+
+func parse(data []byte, file string, resolve resolveFunc) ([]*Rule, error) {
+	p := &fileParser{file: file, pack: PackName(file), resolve: resolve}
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		p.errorf(yamlLine(err), "invalid YAML: %s", yamlMessage(err))
+		return nil, errors.Join(p.errs...)
+	}
+	var body ast.Node
+	for _, doc := range f.Docs {
+		if doc.Body == nil {
+			continue
+		}
+		if body != nil {
+			p.errorf(line(doc.Body), "a rule file holds one YAML document")
+			return nil, errors.Join(p.errs...)
+		}
+		body = doc.Body
+	}
+	if body == nil || isNull(body) {
+		p.errorf(1, `empty rule file; want a mapping with a "rules" list`)
+		return nil, errors.Join(p.errs...)
+	}
+	top, ok := body.(*ast.MappingNode)
+	if !ok {
+		p.errorf(line(body), `want a mapping with a "rules" list, found %s`, kind(body))
+		return nil, errors.Join(p.errs...)
+	}
+	var list ast.Node
+	for _, kv := range p.entries(top, "", []string{"rules"}, "a rule file has only the key \"rules\"") {
+		list = kv.Value
+	}
+	if list == nil {
+		if len(p.errs) == 0 {
+			p.errorf(line(top), `missing key "rules"`)
+		}
+		return nil, errors.Join(p.errs...)
+	}
+	var rules []*Rule
+	if isNull(list) {
+		return nil, errors.Join(p.errs...)
+	}
+	seq, ok := list.(*ast.SequenceNode)
+	if !ok {
+		p.errorf(line(list), `"rules" must be a list of rules, found %s`, kind(list))
+		return nil, errors.Join(p.errs...)
+	}
+	for i, item := range seq.Values {
+		if r := p.rule(i, item); r != nil {
+			rules = append(rules, r)
+		}
+	}
+	return rules, errors.Join(p.errs...)
+}
+
+// entries returns a mapping's key/value pairs, reporting unknown and
+// repeated keys. who prefixes messages ("rule \"x\": ").
+func (p *fileParser) entries(m *ast.MappingNode, who string, allowed []string, hint string) []*ast.MappingValueNode {
+	var out []*ast.MappingValueNode
+	seen := map[string]bool{}
+	for _, kv := range m.Values {
+		k, ok := keyText(kv.Key)
+		if !ok {
+			p.errorf(line(kv), "%skeys must be plain text", who)
+			continue
+		}
+		if !slices.Contains(allowed, k) {
+			p.errorf(line(kv.Key), "%sunknown key %q; %s", who, k, hint)
+			continue
+		}
+		if seen[k] {
+			p.errorf(line(kv.Key), "%skey %q appears twice", who, k)
+			continue
+		}
+		seen[k] = true
+		out = append(out, kv)
+	}
+	return out
+}
+
+// rule reads the i-th (zero-based) rule of the file; nil when it is invalid.
+func (p *fileParser) rule(i int, node ast.Node) *Rule {
+	n := len(p.errs)
+	m, ok := node.(*ast.MappingNode)
+	if !ok {
+		p.errorf(line(node), "rule #%d: want a mapping, found %s", i+1, kind(node))
+		return nil
+	}
+	r := &Rule{Pack: p.pack, File: p.file, Line: line(m)}
+	who := fmt.Sprintf("rule #%d: ", i+1)
+	// Read the id first so that every other message can name the rule.
+	for _, kv := range m.Values {
+		if k, _ := keyText(kv.Key); k == "id" {
+			id, ok := scalar(kv.Value)
+			switch {
+			case !ok || id == "":
+				p.errorf(line(kv.Key), "%sid must be a non-empty text", who)
+			case !idPattern.MatchString(id):
+				p.errorf(line(kv.Key), "%sid %q is not lower-case kebab-case (like root-console-login)", who, id)
+			default:
+				r.ID = id
+				who = fmt.Sprintf("rule %q: ", id)
+			}
+		}
+	}
+	if r.ID == "" && len(p.errs) == n {
+		p.errorf(r.Line, "%smissing key \"id\"", who)
+	}
+	hint := "a rule has the keys " + strings.Join(ruleKeys, ", ")
+	var (
+		langs     []string
+		langLine  int
+		langValue ast.Node
+		summary   string
+		sumLine   int
+		sevSeen   bool
+	)
+	for _, kv := range p.entries(m, who, ruleKeys, hint) {
+		k, _ := keyText(kv.Key)
+		kl := line(kv.Key)
+		switch k {
+		case "id":
+		case "title":
+			r.Title = p.text(kv, who)
+		case "description":
+			r.Description = strings.TrimSpace(p.text(kv, who))
+		case "summary":
+			summary, sumLine = p.text(kv, who), kl
+		case "severity":
+			sevSeen = true
+			s := p.text(kv, who)
+			sev, err := event.ParseSeverity(s)
+			if err != nil {
+				p.errorf(kl, "%sseverity %q is not one of info, low, medium, high, critical", who, s)
+			}
+			r.Severity = sev
+		case "tags":
+			r.Tags = p.texts(kv, who)
+		case "refs":
+			r.Refs = p.texts(kv, who)
+		case "pattern", "filter", "jq":
+			langs = append(langs, k)
+			langLine, langValue = kl, kv.Value
+		case "tests":
+			r.Tests = p.tests(kv, who)
+		}
+	}
+	if r.Title == "" {
+		p.errorf(r.Line, "%smissing key \"title\"", who)
+	}
+	if !sevSeen {
+		p.errorf(r.Line, "%smissing key \"severity\" (info, low, medium, high or critical)", who)
+	}
+	if summary != "" {
+		t, err := compileSummary(r.ID, summary)
+		if err != nil {
+			p.errorf(sumLine, "%ssummary: %v", who, err)
+		} else {
+			r.Summary, r.summary = t, &summaryTemplate{tmpl: t, parts: direct(t)}
+		}
+	}
+	exactly := "a rule has exactly one of " + strings.Join(languageNames(), ", ")
+	switch len(langs) {
+	case 0:
+		p.errorf(r.Line, "%shas no match; %s", who, exactly)
+	case 1:
+		p.compile(r, langs[0], langLine, langValue, who)
+	case 2:
+		p.errorf(r.Line, "%shas both %s and %s; %s", who, langs[0], langs[1], exactly)
+	default:
+		p.errorf(r.Line, "%shas %s and %s; %s", who, strings.Join(langs[:len(langs)-1], ", "), langs[len(langs)-1], exactly)
+	}
+	if len(p.errs) > n {
+		return nil
+	}
+	return r
+}
+
+// compile turns the language key's value into the rule's matcher.
+func (p *fileParser) compile(r *Rule, lang string, kl int, v ast.Node, who string) {
+	var src string
+	if lang == "pattern" {
+		if _, ok := v.(*ast.MappingNode); ok {
+			var x any
+			if err := yaml.NodeToValue(v, &x); err != nil {
+				p.errorf(yamlLine(err), "%spattern: %s", who, yamlMessage(err))
+				return
+			}
+			b, err := json.Marshal(x)
+			if err != nil {
+				p.errorf(kl, "%spattern cannot be written as JSON: %v", who, err)
+				return
+			}
+			src = string(b)
+		} else if s, ok := scalar(v); ok && s != "" {
+			src = s
+		} else {
+			p.errorf(kl, "%spattern must be a mapping or a text holding JSON, found %s", who, kind(v))
+			return
+		}
+	} else {
+		s, ok := scalar(v)
+		if !ok || strings.TrimSpace(s) == "" {
+			p.errorf(kl, "%s%s must be a non-empty text, found %s", who, lang, kind(v))
+			return
+		}
+		src = s
+	}
+	for _, l := range Languages() {
+		if l.Name != lang {
+			continue
+		}
+		m, err := l.Compile(src)
+		if err != nil {
+			msg := err.Error()
+			if !strings.HasPrefix(msg, lang+": ") {
+				msg = lang + ": " + msg
+			}
+			p.errorf(kl, "%s%s", who, msg)
+			return
+		}
+		r.Language, r.Source, r.matcher = lang, src, m
+		return
+	}
+	p.errorf(kl, "%sunknown language %q", who, lang)
+}
+
+// tests reads a rule's test list.
+func (p *fileParser) tests(kv *ast.MappingValueNode, who string) []Test {
+	if isNull(kv.Value) {
+		return nil
+	}
+	seq, ok := kv.Value.(*ast.SequenceNode)
+	if !ok {
+		p.errorf(line(kv.Key), "%stests must be a list, found %s", who, kind(kv.Value))
+		return nil
+	}
+	var out []Test
+	for i, item := range seq.Values {
+		tw := fmt.Sprintf("%stest #%d: ", who, i+1)
+		m, ok := item.(*ast.MappingNode)
+		if !ok {
+			p.errorf(line(item), "%swant a mapping, found %s", tw, kind(item))
+			continue
+		}
+		t := Test{Line: line(m)}
+		var alertSeen, eventSeen, fileSeen bool
+		for _, tkv := range p.entries(m, tw, testKeys, "a test has the keys "+strings.Join(testKeys, ", ")) {
+			k, _ := keyText(tkv.Key)
+			kl := line(tkv.Key)
+			switch k {
+			case "name":
+				t.Name = p.text(tkv, tw)
+				if t.Name != "" {
+					tw = fmt.Sprintf("%stest %q: ", who, t.Name)
+				}
+			case "alert":
+				b, ok := tkv.Value.(*ast.BoolNode)
+				if !ok {
+					p.errorf(kl, "%salert must be true or false", tw)
+					continue
+				}
+				t.Alert, alertSeen = b.Value, true
+			case "event":
+				eventSeen = true
+				t.Event = p.inlineEvent(tkv, tw)
+			case "file":
+				fileSeen = true
+				t.File = p.text(tkv, tw)
+				if t.File == "" {
+					continue
+				}
+				name, open, err := p.resolve(t.File)
+				if err != nil {
+					p.errorf(kl, "%s%v", tw, err)
+					continue
+				}
+				t.path, t.open = name, open
+			}
+		}
+		if t.Name == "" {
+			p.errorf(t.Line, "%smissing key \"name\"", tw)
+		}
+		if !alertSeen {
+			p.errorf(t.Line, "%smissing key \"alert\" (true or false)", tw)
+		}
+		switch {
+		case eventSeen && fileSeen:
+			p.errorf(t.Line, "%shas both event and file; a test has exactly one of event, file", tw)
+		case !eventSeen && !fileSeen:
+			p.errorf(t.Line, "%shas neither event nor file; a test has exactly one of event, file", tw)
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// inlineEvent converts a test's event (a mapping, or text holding JSON) to
+// JSON and checks that it is one JSON object.
+func (p *fileParser) inlineEvent(kv *ast.MappingValueNode, who string) []byte {
+	kl := line(kv.Key)
+	var b []byte
+	switch v := kv.Value.(type) {
+	case *ast.MappingNode:
+		var x any
+		if err := yaml.NodeToValue(v, &x); err != nil {
+			p.errorf(yamlLine(err), "%sevent: %s", who, yamlMessage(err))
+			return nil
+		}
+		out, err := json.Marshal(x)
+		if err != nil {
+			p.errorf(kl, "%sevent cannot be written as JSON: %v", who, err)
+			return nil
+		}
+		b = out
+	default:
+		s, ok := scalar(v)
+		if !ok {
+			p.errorf(kl, "%sevent must be a mapping or a text holding a JSON object, found %s", who, kind(v))
+			return nil
+		}
+		b = []byte(s)
+	}
+	if _, err := event.Parse(b, event.Origin{}); err != nil {
+		p.errorf(kl, "%sevent is not a JSON object: %v", who, err)
+		return nil
+	}
+	return b
+}
+
+// text reads a scalar value as text.
+func (p *fileParser) text(kv *ast.MappingValueNode, who string) string {
+	s, ok := scalar(kv.Value)
+	if !ok {
+		k, _ := keyText(kv.Key)
+		p.errorf(line(kv.Key), "%s%s must be text, found %s", who, k, kind(kv.Value))
+	}
+	return s
+}
+
+// texts reads a list of scalars (or one scalar) as texts.
+func (p *fileParser) texts(kv *ast.MappingValueNode, who string) []string {
+	if isNull(kv.Value) {
+		return nil
+	}
+	if s, ok := scalar(kv.Value); ok {
+		return []string{s}
+	}
+	k, _ := keyText(kv.Key)
+	seq, ok := kv.Value.(*ast.SequenceNode)
+	if !ok {
+		p.errorf(line(kv.Key), "%s%s must be a list of texts, found %s", who, k, kind(kv.Value))
+		return nil
+	}
+	var out []string
+	for _, v := range seq.Values {
+		s, ok := scalar(v)
+		if !ok {
+			p.errorf(line(v), "%s%s must be a list of texts, found %s in it", who, k, kind(v))
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// compileSummary parses a summary template and tries it on an empty event,
+// so that a misspelt field fails at load time rather than on an alert.
+func compileSummary(id, src string) (*template.Template, error) {
+	t, err := template.New(id).Option("missingkey=zero").Parse(src)
+	if err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, event.MustParse(`{}`)); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// scalar returns the text of a scalar node. A null is "" and ok.
+func scalar(n ast.Node) (string, bool) {
+	switch v := n.(type) {
+	case *ast.StringNode:
+		return v.Value, true
+	case *ast.LiteralNode:
+		return v.Value.Value, true
+	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode:
+		return v.GetToken().Value, true
+	case *ast.NullNode:
+		return "", true
+	case *ast.TagNode:
+		return scalar(v.Value)
+	}
+	return "", false
+}
+
+func keyText(k ast.MapKeyNode) (string, bool) {
+	if k == nil {
+		return "", false
+	}
+	return scalar(k)
+}
+
+func isNull(n ast.Node) bool {
+	_, ok := n.(*ast.NullNode)
+	return n == nil || ok
+}
+
+// kind names a node's type for messages.
+func kind(n ast.Node) string {
+	switch n.(type) {
+	case nil, *ast.NullNode:
+		return "nothing"
+	case *ast.MappingNode:
+		return "a mapping"
+	case *ast.SequenceNode:
+		return "a list"
+	case *ast.StringNode, *ast.LiteralNode:
+		return "text"
+	case *ast.IntegerNode, *ast.FloatNode:
+		return "a number"
+	case *ast.BoolNode:
+		return "a boolean"
+	case *ast.AliasNode:
+		return "an alias"
+	}
+	return "a " + strings.ToLower(n.Type().String())
+}
+
+func line(n ast.Node) int {
+	if n == nil {
+		return 1
+	}
+	if tk := n.GetToken(); tk != nil && tk.Position != nil {
+		return tk.Position.Line
+	}
+	return 1
+}
+
+func yamlLine(err error) int {
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
+			return tk.Position.Line
+		}
+	}
+	return 1
+}
+
+// yamlMessage returns the parser's message without its source excerpt.
+func yamlMessage(err error) string {
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		return ye.GetMessage()
+	}
+	return err.Error()
+}
+
+// quoteList writes names as "a", "b".
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
+}
