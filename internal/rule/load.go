@@ -23,6 +23,9 @@ import (
 // ruleKeys are the keys a rule may have, in the order the docs list them.
 var ruleKeys = []string{"id", "title", "severity", "description", "tags", "refs", "summary", "pattern", "filter", "jq", "tests"}
 
+// fileKeys are the top-level keys of a rule file.
+var fileKeys = []string{"rules", "networks", "detectors"}
+
 // testKeys are the keys a rule test may have.
 var testKeys = []string{"name", "alert", "event", "file"}
 
@@ -76,31 +79,12 @@ func LoadPath(p string) ([]*Rule, error) {
 }
 
 func loadPath(p string) ([]*Rule, error) {
-	info, err := os.Stat(p)
+	files, err := ruleFiles(p)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read rules: %w", err)
+		return nil, err
 	}
-	if !info.IsDir() {
+	if len(files) == 1 && files[0] == p {
 		return loadFile(p)
-	}
-	var files []string
-	err = filepath.WalkDir(p, func(name string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if name != p && d.Name() == "testdata" {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if IsRuleFile(name) {
-			files = append(files, name)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("cannot list rules: %w", err)
 	}
 	if len(files) == 0 {
 		return nil, fmt.Errorf("%s: no rule files (*.yaml, *.yml) found", p)
@@ -220,11 +204,18 @@ func parse(data []byte, file string, resolve resolveFunc) ([]*Rule, error) {
 		return nil, errors.Join(p.errs...)
 	}
 	var list ast.Node
-	for _, kv := range p.entries(top, "", []string{"rules"}, "a rule file has only the key \"rules\"") {
-		list = kv.Value
+	detectors := false
+	for _, kv := range p.entries(top, "", fileKeys, `a rule file has the keys "rules", "networks" and "detectors"`) {
+		switch k, _ := keyText(kv.Key); k {
+		case "rules":
+			list = kv.Value
+		default:
+			// Stateful detectors: LoadDetectors reads them.
+			detectors = true
+		}
 	}
 	if list == nil {
-		if len(p.errs) == 0 {
+		if len(p.errs) == 0 && !detectors {
 			p.errorf(line(top), `missing key "rules"`)
 		}
 		return nil, errors.Join(p.errs...)

@@ -82,7 +82,7 @@ func TestLoadErrors(t *testing.T) {
     filtre: '{ $.userIdentity.type = Root }'
 `, `rules/signin.yaml:5: rule "root-login": unknown key "filtre"; a rule has the keys id, title, severity, description, tags, refs, summary, pattern, filter, jq, tests
 rules/signin.yaml:2: rule "root-login": has no match; a rule has exactly one of pattern, filter, jq`},
-		{"unknown top-level key", "rule:\n  - id: x\n", `rules/signin.yaml:1: unknown key "rule"; a rule file has only the key "rules"`},
+		{"unknown top-level key", "rule:\n  - id: x\n", `rules/signin.yaml:1: unknown key "rule"; a rule file has the keys "rules", "networks" and "detectors"`},
 		{"duplicate id", good + `  - id: root-login
     title: Root login again
     severity: low
@@ -254,7 +254,7 @@ func TestSelect(t *testing.T) {
 		{"disabled", Selection{Builtin: packs, Paths: []string{extra}, Disabled: []string{"root-login"}}, "stop-logging,my-rule", ""},
 		{"unknown pack", Selection{Builtin: packs, Packs: []string{"signin", "nope"}}, "", `unknown pack "nope"; the built-in packs are logging, signin`},
 		{"none with others", Selection{Builtin: packs, Packs: []string{"none", "signin"}}, "", `pack "none" cannot be combined with other packs`},
-		{"unknown disabled", Selection{Builtin: packs, Disabled: []string{"root-logn"}}, "", `cannot disable rule "root-logn": no loaded rule has that id`},
+		{"unknown disabled", Selection{Builtin: packs, Disabled: []string{"root-logn"}}, "", `cannot disable "root-logn": no loaded rule or detector has that id`},
 		{"duplicate across builtin and file", Selection{Builtin: packs, Paths: []string{writeTemp(t, good)}}, "", `: rule "root-login": duplicate id; it is already defined at rules/signin.yaml:2`},
 	}
 	for _, tc := range tests {

@@ -90,7 +90,23 @@ func Load(sel Selection) ([]*Rule, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return disable(all, sel.Disabled)
+	return disable(all, sel.Disabled, func() []string { return detectorIDs(sel) })
+}
+
+// detectorIDs lists the detector ids the selection declares, so that
+// Disabled may name detectors too; a selection whose detectors do not load
+// declares none (LoadDetectors reports why).
+func detectorIDs(sel Selection) []string {
+	sel.Disabled = nil
+	cfg, err := LoadDetectors(sel)
+	if err != nil || cfg == nil {
+		return nil
+	}
+	ids := make([]string, 0, len(cfg.Detectors))
+	for _, d := range cfg.Detectors {
+		ids = append(ids, d.ID)
+	}
+	return ids
 }
 
 // choosePacks checks the requested pack names against fsys.
@@ -118,7 +134,8 @@ func choosePacks(fsys fs.FS, want []string) ([]string, error) {
 }
 
 // disable drops the rules whose ids are listed.
-func disable(rules []*Rule, ids []string) ([]*Rule, error) {
+// Ids that name no rule may name a detector, which others returns.
+func disable(rules []*Rule, ids []string, others func() []string) ([]*Rule, error) {
 	if len(ids) == 0 {
 		return rules, nil
 	}
@@ -127,9 +144,13 @@ func disable(rules []*Rule, ids []string) ([]*Rule, error) {
 		known[r.ID] = true
 	}
 	var errs []error
+	var detectors []string
 	for _, id := range ids {
-		if !known[id] {
-			errs = append(errs, fmt.Errorf("cannot disable rule %q: no loaded rule has that id", id))
+		if !known[id] && detectors == nil && others != nil {
+			detectors = others()
+		}
+		if !known[id] && !slices.Contains(detectors, id) {
+			errs = append(errs, fmt.Errorf("cannot disable %q: no loaded rule or detector has that id", id))
 		}
 	}
 	if len(errs) > 0 {
