@@ -1,0 +1,298 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/trailwatch/trailwatch/internal/config"
+	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/ingest"
+	"github.com/trailwatch/trailwatch/internal/route"
+	"github.com/trailwatch/trailwatch/internal/route/matcher"
+	"github.com/trailwatch/trailwatch/internal/rule"
+)
+
+func newRouteCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "route",
+		Short: "Inspect the routing tree",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return cmd.Help()
+		},
+	}
+	cmd.AddCommand(newRouteTestCmd())
+	return cmd
+}
+
+type routeTestFlags struct {
+	config string
+	events []string
+	labels string
+	at     string
+	expect []string
+}
+
+func newRouteTestCmd() *cobra.Command {
+	var f routeTestFlags
+	cmd := &cobra.Command{
+		Use:   "test (--event FILE... | --labels k=v,...) [--config FILE]",
+		Short: "Show which rules fire and where each alert would be sent, and why",
+		Long: `route test runs events through the configured rules and routing tree without
+sending anything. For each alert it prints the routes looked at (and the
+matcher that failed, if one did), the receivers reached, the group the alert
+would join, and whether a silence or an ignore rule drops it.
+
+--event takes a file in any form trailwatch reads (a CloudTrail record or
+log file, an EventBridge, SNS, SQS or CloudWatch Logs payload); "-" is
+standard input. --labels takes a label set directly, like amtool:
+
+  trailwatch route test --labels severity=high,rule=root-console-login,tag:cis-1.7
+
+--expect lists the receivers that must be reached (all alerts together); a
+difference exits with status 1, for use in CI.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runRouteTest(cmd, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.config, "config", "c", defaultConfigFile, "configuration file")
+	fl.StringArrayVarP(&f.events, "event", "e", nil, `event file ("-" for standard input); repeatable`)
+	fl.StringVarP(&f.labels, "labels", "l", "", "label set to route instead of events: name=value,...")
+	fl.StringVar(&f.at, "at", "", "evaluate silences and ignore rules at this RFC 3339 time instead of now")
+	fl.StringSliceVar(&f.expect, "expect", nil, "receivers that must be reached, comma-separated")
+	return cmd
+}
+
+func runRouteTest(cmd *cobra.Command, f routeTestFlags) error {
+	if (len(f.events) == 0) == (f.labels == "") {
+		return &ExitError{Code: 2, Err: errors.New("route test: give --event FILE or --labels k=v,... (one of them)")}
+	}
+	now := time.Now()
+	if f.at != "" {
+		t, err := time.Parse(time.RFC3339, f.at)
+		if err != nil {
+			return &ExitError{Code: 2, Err: fmt.Errorf("route test: --at %q is not an RFC 3339 time such as 2026-12-31T09:00:00+09:00", f.at)}
+		}
+		now = t
+	}
+	c, err := config.Load(f.config, config.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		printLines(cmd.ErrOrStderr(), err)
+		return &ExitError{Code: 1}
+	}
+	tree, err := route.New(c)
+	if err != nil {
+		return &ExitError{Code: 1, Err: err}
+	}
+	x := &explainer{w: cmd.OutOrStdout(), tree: tree, now: now, file: c.File, reached: map[string]bool{}}
+	if f.labels != "" {
+		labels, err := matcher.ParseLabels(f.labels)
+		if err != nil {
+			return &ExitError{Code: 2, Err: fmt.Errorf("route test: --labels: %w", err)}
+		}
+		if name, ok := c.Accounts[labels["account"]]; ok && labels["account_name"] == "" {
+			labels["account_name"] = name
+		}
+		x.alert("", labels)
+	} else {
+		rs, err := loadRules(c)
+		if err != nil {
+			printLines(cmd.ErrOrStderr(), err)
+			return &ExitError{Code: 1}
+		}
+		set, err := rule.NewSet(rs...)
+		if err != nil {
+			return &ExitError{Code: 1, Err: err}
+		}
+		if err := x.events(cmd.Context(), cmd.InOrStdin(), cmd.ErrOrStderr(), set, f.events); err != nil {
+			return err
+		}
+	}
+	if len(f.expect) > 0 {
+		got := slices.Sorted(maps.Keys(x.reached))
+		want := slices.Clone(f.expect)
+		slices.Sort(want)
+		want = slices.Compact(want)
+		if !slices.Equal(got, want) {
+			return &ExitError{Code: 1, Err: fmt.Errorf("route test: reached receivers [%s], expected [%s]", strings.Join(got, ", "), strings.Join(want, ", "))}
+		}
+		fmt.Fprintf(x.w, "expected receivers reached: %s\n", strings.Join(got, ", "))
+	}
+	return nil
+}
+
+// explainer writes route test's report.
+type explainer struct {
+	w       io.Writer
+	tree    *route.Tree
+	now     time.Time
+	file    string
+	reached map[string]bool
+}
+
+func (x *explainer) events(ctx context.Context, stdin io.Reader, errOut io.Writer, set *rule.Set, files []string) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	rd := ingest.New(ingest.Options{})
+	var failed []error
+	for _, file := range files {
+		seq := rd.Paths(ctx, []string{file})
+		if file == "-" {
+			seq = rd.Stream(ctx, "-", stdin)
+		}
+		n := 0
+		for ev, err := range seq {
+			if err != nil {
+				var ie *ingest.InputError
+				if errors.As(err, &ie) {
+					failed = append(failed, err)
+				} else {
+					fmt.Fprintln(errOut, "note:", err)
+				}
+				continue
+			}
+			n++
+			alerts, err := set.Alerts(ctx, ev)
+			if err != nil {
+				fmt.Fprintln(errOut, "warning:", err)
+			}
+			x.event(ev, alerts)
+		}
+		if n == 0 && len(failed) == 0 {
+			fmt.Fprintf(x.w, "%s: no CloudTrail events\n", file)
+		}
+	}
+	if len(failed) > 0 {
+		return &ExitError{Code: 1, Err: errors.Join(failed...)}
+	}
+	return nil
+}
+
+func (x *explainer) event(ev *event.Event, alerts []*event.Alert) {
+	p := ev.Principal()
+	fmt.Fprintf(x.w, "event %s: %s by %s in %s %s (%s)\n", orDash(ev.ID()), orDash(ev.Name()), orDash(p.String()), orDash(ev.Account()), orDash(ev.Region()), ev.Origin())
+	if len(alerts) == 0 {
+		fmt.Fprintln(x.w, "  no rule fired")
+		fmt.Fprintln(x.w)
+		return
+	}
+	for _, a := range alerts {
+		fmt.Fprintf(x.w, "  rule %s (%s) fired: %s\n", a.Rule.ID, a.Rule.Severity, oneLine(a.Rule.Title))
+		x.alert("    ", x.tree.Labels(a))
+	}
+	fmt.Fprintln(x.w)
+}
+
+// alert explains where one label set goes.
+func (x *explainer) alert(indent string, labels map[string]string) {
+	w := x.w
+	fmt.Fprintf(w, "%slabels: %s\n", indent, formatLabels(labels))
+	if ig := x.tree.Ignored(labels, x.now); ig != nil {
+		fmt.Fprintf(w, "%sdropped: ignored by %s\n", indent, ig)
+		return
+	}
+	if s := x.tree.Silenced(labels, x.now); s != nil {
+		fmt.Fprintf(w, "%sdropped: silenced by %s\n", indent, s)
+		return
+	}
+	reached, steps := x.tree.Trace(labels)
+	for _, s := range steps {
+		pad := indent + strings.Repeat("  ", s.Depth)
+		r := s.Route
+		where := fmt.Sprintf("%s (line %d)", r.ID, r.Line)
+		switch {
+		case !s.Matched:
+			fmt.Fprintf(w, "%s%s: no match, %s is false (%s=%s)\n", pad, where, s.Failed, s.Failed.Name, valueFor(labels, s.Failed.Name))
+		case len(r.Matchers) == 0:
+			fmt.Fprintf(w, "%s%s: matches every alert%s\n", pad, where, cont(r))
+		default:
+			fmt.Fprintf(w, "%s%s: matched %s%s\n", pad, where, r.Matchers, cont(r))
+		}
+	}
+	seen := map[string]bool{}
+	for _, r := range reached {
+		if seen[r.Receiver] {
+			fmt.Fprintf(w, "%s-> %s again via %s: delivered once\n", indent, r.Receiver, r.ID)
+			continue
+		}
+		seen[r.Receiver] = true
+		x.reached[r.Receiver] = true
+		gl := map[string]string{}
+		if r.GroupByAll {
+			gl = labels
+		} else {
+			for _, g := range r.GroupBy {
+				gl[g] = labels[g]
+			}
+		}
+		repeat := "every batch"
+		if r.RepeatInterval > 0 {
+			repeat = "at most once per " + config.Duration(r.RepeatInterval).String()
+		}
+		fmt.Fprintf(w, "%s-> receiver %s (%s) via %s, group %s, notified %s\n",
+			indent, r.Receiver, x.tree.Kind(r.Receiver), r.ID, route.GroupKey(r, gl), repeat)
+	}
+}
+
+func cont(r *route.Route) string {
+	if r.Continue {
+		return "; continue: later siblings are tried too"
+	}
+	return ""
+}
+
+func valueFor(labels map[string]string, name string) string {
+	if name == matcher.TagLabel {
+		var tags []string
+		for k, v := range labels {
+			if t, ok := strings.CutPrefix(k, matcher.TagPrefix); ok && v == "true" {
+				tags = append(tags, t)
+			}
+		}
+		slices.Sort(tags)
+		return "[" + strings.Join(tags, " ") + "]"
+	}
+	if v, ok := labels[name]; ok {
+		return fmt.Sprintf("%q", v)
+	}
+	return "absent"
+}
+
+// formatLabels prints labels sorted, values quoted (they come from the
+// event and may hold anything).
+func formatLabels(labels map[string]string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		if labels[k] == "" {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s=%q", k, labels[k]))
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// orDash shows text from an event on one line, control characters
+// escaped, or "-" when it is empty.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}

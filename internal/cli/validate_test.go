@@ -1,0 +1,166 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runConfigCmd(t *testing.T, cmdName string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	return runConfigCmdIn(t, "", cmdName, args...)
+}
+
+func runConfigCmdIn(t *testing.T, stdin, cmdName string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := newValidateCmd()
+	if cmdName == "route" {
+		cmd = newRouteCmd()
+	}
+	var out, errOut bytes.Buffer
+	cmd.SetArgs(args)
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	cmd.SetIn(strings.NewReader(stdin))
+	cmd.SilenceUsage = true
+	cmd.SilenceErrors = true
+	err := cmd.Execute()
+	switch {
+	case err == nil:
+	default:
+		var ee *ExitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("error %v is not an *ExitError", err)
+		}
+		code = ee.Code
+		if ee.Err != nil {
+			errOut.WriteString(ee.Err.Error() + "\n")
+		}
+	}
+	return out.String(), errOut.String(), code
+}
+
+func writeConfigFile(t *testing.T, src string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "trailwatch.yaml")
+	if err := os.WriteFile(p, []byte(strings.TrimPrefix(src, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestValidateExamples(t *testing.T) {
+	files, _ := filepath.Glob("../../examples/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no examples")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			out, errOut, code := runConfigCmd(t, "validate", "--config", f)
+			if code != 0 || !strings.HasPrefix(out, "config OK: ") {
+				t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+			}
+		})
+	}
+}
+
+func TestValidateSummary(t *testing.T) {
+	p := writeConfigFile(t, `
+rules: {packs: [signin]}
+receivers:
+  - name: a
+    stdout: {}
+  - name: b
+    stdout: {format: json}
+route:
+  receiver: a
+  routes:
+    - {matchers: [severity >= high], receiver: b}
+silences:
+  - matchers: [rule = root-console-login]
+    expires: 2020-01-01T00:00:00Z
+    comment: long gone
+  - matchers: [rule = console-login-failur]
+    expires: 2999-01-01T00:00:00Z
+    comment: far away
+`)
+	out, errOut, code := runConfigCmd(t, "validate", "--config", p)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.HasPrefix(out, "config OK: 2 receivers, 2 routes, 2 silences (1 expired)\nrules: ") {
+		t.Errorf("stdout = %q", out)
+	}
+	want := "note: " + p + ":12: silences[0] expired at 2020-01-01T00:00:00Z and is ignored\n" +
+		"note: " + p + ":15: silences[1].matchers[0]: no loaded rule has id \"console-login-failur\", so this matcher never holds\n"
+	if errOut != want {
+		t.Errorf("stderr = %q, want %q", errOut, want)
+	}
+}
+
+func TestValidateErrors(t *testing.T) {
+	p := writeConfigFile(t, `
+rules:
+  packs: [signin, sigin]
+  disable: [no-such-rule]
+receivers:
+  - name: a
+    stdout: {}
+    templates:
+      title: "{{ .Title "
+route:
+  receiver: a
+`)
+	_, errOut, code := runConfigCmd(t, "validate", "--config", p)
+	if code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.HasPrefix(errOut, p+`:2: rules.packs[1]: unknown pack "sigin" (the built-in packs are `) {
+		t.Errorf("stderr = %s", errOut)
+	}
+	if !strings.Contains(errOut, "\n"+p+`:7: receivers[0].templates: render: template "title" does not parse`) {
+		t.Errorf("stderr lacks the template error: %s", errOut)
+	}
+
+	p = writeConfigFile(t, "recievers: []\n")
+	_, errOut, code = runConfigCmd(t, "validate", "--config", p)
+	if code != 1 || errOut != p+":1: unknown field \"recievers\"\n" {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+
+	p = writeConfigFile(t, `
+rules:
+  disable: [no-such-rule]
+  severity: {also-missing: high}
+`)
+	_, errOut, _ = runConfigCmd(t, "validate", "--config", p)
+	want := p + `:2: rules.disable[0]: no loaded rule has id "no-such-rule"` + "\n" +
+		p + `:3: rules.severity.also-missing: no loaded rule has id "also-missing"` + "\n"
+	if errOut != want {
+		t.Errorf("stderr\n got: %s\nwant: %s", errOut, want)
+	}
+
+	_, errOut, code = runConfigCmd(t, "validate", "--config", filepath.Join(t.TempDir(), "missing.yaml"))
+	if code != 1 || !strings.Contains(errOut, "no such file") {
+		t.Errorf("missing file: exit %d, %s", code, errOut)
+	}
+}
+
+func TestValidateShowHidesSecrets(t *testing.T) {
+	p := writeConfigFile(t, `
+receivers:
+  - name: s
+    slack: {webhook_url: ssm:/very/private/name}
+route: {receiver: s}
+`)
+	out, _, code := runConfigCmd(t, "validate", "--config", p, "--show")
+	if code != 0 || !strings.Contains(out, "webhook_url: <secret>") || strings.Contains(out, "private") {
+		t.Errorf("exit %d, stdout:\n%s", code, out)
+	}
+	if !strings.Contains(out, "timezone: UTC") || !strings.Contains(out, "ttl: 7d") {
+		t.Errorf("defaults missing from the dump:\n%s", out)
+	}
+}
