@@ -131,8 +131,10 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		}
 		return json.Marshal(batchResponse(inv.failed))
 	}
-	if len(inv.failed) > 0 || len(inv.errs) > 0 {
-		return nil, errors.Join(append(inv.errs, fmt.Errorf("%d messages failed", len(inv.failed)))...)
+	// Outside SQS every failure is in errs: fail blames messages only
+	// when it can report them in a batch response.
+	if len(inv.errs) > 0 {
+		return nil, errors.Join(inv.errs...)
 	}
 	return nil, nil
 }

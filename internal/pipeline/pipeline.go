@@ -1,0 +1,534 @@
+package pipeline
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/trailwatch/trailwatch/internal/config"
+	"github.com/trailwatch/trailwatch/internal/detect"
+	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/geoip"
+	"github.com/trailwatch/trailwatch/internal/notify"
+	"github.com/trailwatch/trailwatch/internal/notify/email"
+	"github.com/trailwatch/trailwatch/internal/notify/sns"
+	"github.com/trailwatch/trailwatch/internal/render"
+	"github.com/trailwatch/trailwatch/internal/route"
+	"github.com/trailwatch/trailwatch/internal/rule"
+	"github.com/trailwatch/trailwatch/internal/secret"
+	"github.com/trailwatch/trailwatch/internal/state"
+	"github.com/trailwatch/trailwatch/rules"
+)
+
+// Detector is a stateful check run on every event after the rules: first
+// seen networks, failed sign-in bursts and the like. Alerts it returns carry
+// a clone of the event, as rule alerts do. Safe for concurrent use.
+// *detect.Set implements it.
+type Detector interface {
+	Observe(ctx context.Context, ev *event.Event) ([]*event.Alert, error)
+}
+
+// Deps are what a Pipeline needs from outside the process. Zero fields get
+// defaults; AWS clients left nil are made from AWS when it is set, and a
+// receiver or secret that needs a client nobody provided fails at build
+// time with an error saying so.
+type Deps struct {
+	// ConfigName names the configuration in errors and resolves relative
+	// rule file paths ("/etc/trailwatch.yaml", "ssm:/trailwatch/config").
+	// Default "trailwatch.yaml".
+	ConfigName string
+
+	// AWS is the base AWS configuration the missing clients below are made
+	// from (config.LoadDefaultConfig in production).
+	AWS *aws.Config
+	// Clients; nil ones come from AWS.
+	SSM            secret.SSM
+	SecretsManager secret.SecretsManager
+	KMS            secret.KMS
+	SNS            sns.API
+	// SES returns the SES client for a region ("" means AWS's region).
+	SES      func(region string) email.SESAPI
+	DynamoDB state.DynamoDBAPI
+
+	// HTTPClient sends webhook requests; nil means a client with a 15s
+	// timeout.
+	HTTPClient *http.Client
+	// SlackAPIURL replaces Slack's Web API base URL for slackbot receivers
+	// (tests point it at a local server).
+	SlackAPIURL string
+	// Stdout receives stdout receivers' messages; nil means os.Stdout.
+	Stdout io.Writer
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives structured logs; nil discards.
+	Logger *slog.Logger
+
+	// Store, when set, is used whatever state.backend says and is not
+	// closed by Close (the Lambda face shares one store across reloads).
+	Store state.Store
+	// StateTable, when set and Store is not, is the DynamoDB table used
+	// whatever state.backend says (TRAILWATCH_STATE_TABLE on Lambda).
+	StateTable string
+
+	// Retrier retries failed sends; nil means DefaultRetrier.
+	Retrier *notify.Retrier
+
+	// DetectConfig changes the built-in sign-in detectors (detect.Default):
+	// trusted networks, thresholds, detectors turned off. Nil runs the
+	// defaults.
+	DetectConfig *detect.Config
+	// NoDetectors turns the built-in detectors off (rule tests, benchmarks).
+	NoDetectors bool
+	// Geo locates source addresses for the detectors that need a place
+	// (first-seen country and ASN, impossible travel); nil turns those off.
+	Geo *geoip.Locator
+	// Detectors run after the built-in ones, in order.
+	Detectors []Detector
+
+	// DryRun builds a pipeline that renders but never sends: receivers are
+	// not constructed (no secret is resolved) and the store is a fresh
+	// memory store. Deliver then hands each message to OnMessage instead of
+	// its receiver (deduplicated, grouped and throttled as for real, over
+	// the whole run), or refuses when OnMessage is nil; Preview works
+	// either way.
+	DryRun bool
+	// OnMessage receives a dry-run pipeline's messages, one call at a time.
+	OnMessage func(Message)
+}
+
+// DefaultRetrier returns the retry policy used when Deps.Retrier is nil: at
+// most 4 attempts, 10s each, within 30s (and within the invocation's
+// deadline, less DeadlineReserve).
+func DefaultRetrier(now func() time.Time, log *slog.Logger) *notify.Retrier {
+	return &notify.Retrier{
+		MaxAttempts:    4,
+		MaxElapsed:     30 * time.Second,
+		AttemptTimeout: 10 * time.Second,
+		Now:            now,
+		Logger:         log,
+	}
+}
+
+// DeadlineReserve is the time Deliver leaves between the end of its sends
+// and the context's deadline, so a Lambda invocation can still answer (and
+// name what failed) instead of being killed mid-retry.
+const DeadlineReserve = 2 * time.Second
+
+// Pipeline is a compiled configuration ready to evaluate events and deliver
+// alerts. It implements the Lambda face's Engine. Safe for concurrent use.
+type Pipeline struct {
+	cfg        *config.Config
+	rules      *rule.Set
+	builtin    *detect.Set
+	detectors  []Detector
+	tree       *route.Tree
+	renderers  *route.Renderers
+	receivers  map[string]notify.Notifier
+	store      state.Store
+	ownStore   bool
+	dispatcher *route.Dispatcher
+	retrier    *notify.Retrier
+	log        *slog.Logger
+	now        func() time.Time
+	dryRun     bool
+
+	sinkMu sync.Mutex
+	sink   func(Message) // dry run: where Deliver's messages go
+}
+
+// Build parses configuration bytes and builds the pipeline; nil bytes mean
+// the built-in defaults (config.Default). Every problem is returned, each
+// naming the file, line and setting or rule.
+func Build(ctx context.Context, configBytes []byte, deps Deps) (*Pipeline, error) {
+	if configBytes == nil {
+		return New(ctx, config.Default(), deps)
+	}
+	name := cmp.Or(deps.ConfigName, "trailwatch.yaml")
+	cfg, err := config.Parse(name, configBytes, config.Options{Now: deps.Now})
+	if err != nil {
+		return nil, err
+	}
+	return New(ctx, cfg, deps)
+}
+
+// New builds the pipeline for a loaded configuration.
+func New(ctx context.Context, cfg *config.Config, deps Deps) (*Pipeline, error) {
+	deps = deps.withDefaults()
+	p := &Pipeline{cfg: cfg, log: deps.Logger, now: deps.Now, dryRun: deps.DryRun, sink: deps.OnMessage}
+	for _, n := range cfg.Notes {
+		p.log.InfoContext(ctx, "config_note", "note", n)
+	}
+
+	// 1. Rules: the chosen built-in packs, the user's files, minus the
+	// disabled ids, with severities overridden.
+	set, err := loadRules(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.rules = set
+
+	// 2. Routing tree and one renderer per receiver (locale, time zone,
+	// account names, the receiver's templates and mentions).
+	if p.tree, err = route.New(cfg); err != nil {
+		return nil, err
+	}
+	if p.renderers, err = route.NewRenderers(cfg, 0, deps.Now); err != nil {
+		return nil, err
+	}
+
+	// 3. The state store: what was delivered, groups, detector state.
+	if p.store, p.ownStore, err = openStore(cfg, deps); err != nil {
+		return nil, err
+	}
+
+	// 4. Detectors: those the selected rule files declare (the sign-in
+	// pack's by default), keeping their state in the same store, then any
+	// given ones.
+	if !deps.NoDetectors {
+		d, err := buildDetectors(ctx, cfg, deps, p.store, p.rules, p.log)
+		if err != nil {
+			return nil, errors.Join(err, p.Close())
+		}
+		p.builtin = d
+		p.detectors = append(p.detectors, d)
+	}
+	p.detectors = append(p.detectors, deps.Detectors...)
+
+	// 5. Receivers, with their secrets resolved now so that a missing
+	// secret fails the build rather than the first alert.
+	if !deps.DryRun {
+		if p.receivers, err = buildReceivers(ctx, cfg, deps, p.store); err != nil {
+			return nil, errors.Join(err, p.Close())
+		}
+	}
+
+	// 6. The dispatcher: route, silence, group, throttle, render, send and
+	// record, once per (event, rule, receiver).
+	p.retrier = deps.Retrier
+	p.dispatcher, err = route.NewDispatcher(p.tree, route.DispatcherOptions{
+		Store:     p.store,
+		Renderer:  p.renderers,
+		Deliverer: route.DeliverFunc(p.send),
+		Now:       deps.Now,
+		Logger:    deps.Logger,
+		TTL:       time.Duration(cfg.State.TTL),
+	})
+	if err != nil {
+		return nil, errors.Join(err, p.Close())
+	}
+	return p, nil
+}
+
+func (d Deps) withDefaults() Deps {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.HTTPClient == nil {
+		d.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	}
+	if d.Stdout == nil {
+		d.Stdout = os.Stdout
+	}
+	if d.Retrier == nil {
+		d.Retrier = DefaultRetrier(d.Now, d.Logger)
+	}
+	d.fillAWSClients()
+	return d
+}
+
+// selection says which rule files cfg selects: built-in packs, the user's
+// files, and the disabled ids. Rules and detectors come from the same files.
+func selection(cfg *config.Config) (rule.Selection, error) {
+	sel := rule.Selection{Builtin: rules.FS, Disabled: cfg.Rules.Disable}
+	switch {
+	case cfg.Rules.AllPacks():
+	case cfg.Rules.NoPacks():
+		sel.Packs = []string{rule.PacksNone}
+	default:
+		sel.Packs = cfg.Rules.Packs
+	}
+	files, err := cfg.RuleFiles()
+	if err != nil {
+		return sel, err
+	}
+	sel.Paths = files
+	return sel, nil
+}
+
+// loadRules loads the rules cfg selects and compiles them into one Set.
+func loadRules(cfg *config.Config) (*rule.Set, error) {
+	sel, err := selection(cfg)
+	if err != nil {
+		return nil, err
+	}
+	loaded, err := rule.Load(sel)
+	if err != nil {
+		return nil, fmt.Errorf("%s: rules: %w", cfg.File, err)
+	}
+	byID := make(map[string]*rule.Rule, len(loaded))
+	for _, r := range loaded {
+		byID[r.ID] = r
+	}
+	var errs []error
+	for _, id := range slices.Sorted(maps.Keys(cfg.Rules.Severity)) {
+		r, ok := byID[id]
+		if !ok {
+			errs = append(errs, cfg.Errorf("rules.severity."+id, "no loaded rule has the id %q", id))
+			continue
+		}
+		r.Severity = cfg.Rules.Severity[id]
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return rule.NewSet(loaded...)
+}
+
+// buildDetectors builds the detectors declared in the selected rule files
+// (the sign-in pack's by default), changed by deps.DetectConfig, and checks
+// that no detector id is also a rule id.
+func buildDetectors(ctx context.Context, cfgFile *config.Config, deps Deps, store state.Store, rules *rule.Set, log *slog.Logger) (*detect.Set, error) {
+	sel, err := selection(cfgFile)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := rule.LoadDetectors(sel)
+	if err != nil {
+		return nil, fmt.Errorf("%s: detectors: %w", cfgFile.File, err)
+	}
+	if deps.DetectConfig != nil {
+		if cfg, err = detect.Merge(cfg, deps.DetectConfig); err != nil {
+			return nil, fmt.Errorf("detectors: %w", err)
+		}
+	}
+	set, err := detect.New(cfg, detect.Options{Store: store, Geo: deps.Geo, Now: deps.Now})
+	if err != nil {
+		return nil, err
+	}
+	ids := map[string]bool{}
+	for _, r := range rules.Rules() {
+		ids[r.ID] = true
+	}
+	var errs []error
+	for _, d := range set.Rules() {
+		if ids[d.ID] {
+			errs = append(errs, fmt.Errorf("detector %q has the id of a loaded rule; rename or disable one of them", d.ID))
+		}
+	}
+	for _, d := range set.Disabled() {
+		log.DebugContext(ctx, "detector_disabled", "rule_id", d.ID, "reason", d.Reason)
+	}
+	return set, errors.Join(errs...)
+}
+
+// openStore returns the store and whether the pipeline owns (closes) it.
+func openStore(cfg *config.Config, deps Deps) (state.Store, bool, error) {
+	switch {
+	case deps.DryRun:
+		return state.NewMemory(deps.Now), true, nil
+	case deps.Store != nil:
+		return deps.Store, false, nil
+	case deps.StateTable != "":
+		if deps.DynamoDB == nil {
+			return nil, false, fmt.Errorf("state table %q: no DynamoDB client (no AWS configuration was given)", deps.StateTable)
+		}
+		return state.NewDynamoDB(deps.DynamoDB, deps.StateTable, deps.Now), true, nil
+	}
+	switch cfg.State.Backend {
+	case config.BackendMemory:
+		return state.NewMemory(deps.Now), true, nil
+	case config.BackendDynamoDB:
+		if deps.DynamoDB == nil {
+			return nil, false, cfg.Errorf("state.table", "no DynamoDB client for table %q (no AWS configuration was given)", cfg.State.Table)
+		}
+		return state.NewDynamoDB(deps.DynamoDB, cfg.State.Table, deps.Now), true, nil
+	default:
+		path, err := cfg.FilePath()
+		if err != nil {
+			return nil, false, cfg.Errorf("state.path", "cannot choose the state file: %v (set state.path, or use state.backend memory or dynamodb)", err)
+		}
+		f, err := state.OpenFile(path, deps.Now)
+		if err != nil {
+			return nil, false, cfg.Errorf("state.path", "cannot open the state file: %v", err)
+		}
+		return f, true, nil
+	}
+}
+
+// Config returns the configuration the pipeline was built from.
+func (p *Pipeline) Config() *config.Config { return p.cfg }
+
+// Rules returns the compiled rule set.
+func (p *Pipeline) Rules() *rule.Set { return p.rules }
+
+// Detect returns the built-in detectors (for `check --learn` and for
+// listing them), or nil when Deps.NoDetectors turned them off.
+func (p *Pipeline) Detect() *detect.Set { return p.builtin }
+
+// Tree returns the compiled routing tree (for route tests).
+func (p *Pipeline) Tree() *route.Tree { return p.tree }
+
+// Store returns the state store.
+func (p *Pipeline) Store() state.Store { return p.store }
+
+// Close releases the store when the pipeline opened it.
+func (p *Pipeline) Close() error {
+	if p.ownStore && p.store != nil {
+		return p.store.Close()
+	}
+	return nil
+}
+
+// Alerts returns the alerts ev raises: the rules' first, then the
+// detectors'. Alerts are returned even when some rule or detector failed;
+// the failures are joined into the error, each naming the rule or detector
+// and the event's origin.
+func (p *Pipeline) Alerts(ctx context.Context, ev *event.Event) ([]*event.Alert, error) {
+	alerts, err := p.rules.Alerts(ctx, ev)
+	errs := []error{err}
+	for _, d := range p.detectors {
+		more, err := d.Observe(ctx, ev)
+		alerts = append(alerts, more...)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("detectors on %s: %w", ev.Origin(), err))
+		}
+	}
+	return alerts, errors.Join(errs...)
+}
+
+// Deliver routes, groups, renders and sends alerts, each (event, rule,
+// receiver) at most once across retries and processes sharing the store. It
+// returns exactly the alerts that were not delivered to every receiver they
+// route to, with the reasons joined in err. A group that was sent but could
+// not be recorded counts as delivered (retrying it would send it twice); its
+// error is logged.
+func (p *Pipeline) Deliver(ctx context.Context, alerts []*event.Alert) (failed []*event.Alert, err error) {
+	if p.dryRun && p.sink == nil {
+		return alerts, errors.New("this pipeline was built for a dry run and sends nothing; give Deps.OnMessage or use Preview")
+	}
+	if len(alerts) == 0 {
+		return nil, nil
+	}
+	ctx, cancel := withReserve(ctx, DeadlineReserve)
+	defer cancel()
+	res, err := p.dispatcher.Dispatch(ctx, alerts)
+	p.log.InfoContext(ctx, "dispatch_done", "alerts", res.Alerts, "sent", res.Sent, "groups", res.Groups,
+		"duplicate", res.Duplicate, "throttled", res.Throttled, "ignored", res.Ignored, "silenced", res.Silenced, "failed", res.Failed)
+	if err == nil {
+		return nil, nil
+	}
+	seen := map[*event.Alert]bool{}
+	var errs []error
+	for _, e := range flatten(err) {
+		var de *route.DeliveryError
+		if errors.As(e, &de) && de.Delivered {
+			p.log.ErrorContext(ctx, "delivery_not_recorded", "receiver", de.Receiver, "group", de.GroupKey, "alerts", len(de.Alerts), "error", e,
+				"consequence", "a retry of the same input may send this group again")
+			continue
+		}
+		errs = append(errs, e)
+		if de == nil {
+			continue
+		}
+		for _, a := range de.Alerts {
+			if !seen[a] {
+				seen[a] = true
+				failed = append(failed, a)
+			}
+		}
+	}
+	return failed, errors.Join(errs...)
+}
+
+// flatten lists the errors errors.Join put together.
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// withReserve shortens ctx's deadline by reserve (or by a fifth of the time
+// left, when that is less), so that work bounded by it ends in time for the
+// caller to answer.
+func withReserve(ctx context.Context, reserve time.Duration) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return ctx, func() {}
+	}
+	left := time.Until(dl)
+	return context.WithDeadline(ctx, dl.Add(-min(reserve, left/5)))
+}
+
+// send is the Dispatcher's Deliverer: one receiver, with retries (or, in
+// a dry run, the OnMessage callback).
+func (p *Pipeline) send(ctx context.Context, receiver string, pl *render.Payload, g *render.Group) error {
+	if p.dryRun {
+		p.sinkMu.Lock()
+		defer p.sinkMu.Unlock()
+		p.sink(Message{Group: g, Payload: pl})
+		return nil
+	}
+	n, ok := p.receivers[receiver]
+	if !ok {
+		return fmt.Errorf("receiver %q is not configured", receiver)
+	}
+	return p.retrier.Deliver(ctx, n, pl, g)
+}
+
+// Message is one rendered message: the group it is about and the payload
+// its receiver would send.
+type Message struct {
+	Group   *render.Group
+	Payload *render.Payload
+}
+
+// Preview routes, groups and renders alerts exactly as Deliver would for a
+// first delivery, but sends nothing and reads or writes no persistent state:
+// a fresh memory store stands in, so nothing counts as already delivered or
+// throttled. Messages come back sorted by receiver and group key.
+func (p *Pipeline) Preview(ctx context.Context, alerts []*event.Alert) ([]Message, error) {
+	var (
+		mu  sync.Mutex
+		out []Message
+	)
+	d, err := route.NewDispatcher(p.tree, route.DispatcherOptions{
+		Store:    state.NewMemory(p.now),
+		Renderer: p.renderers,
+		Deliverer: route.DeliverFunc(func(_ context.Context, _ string, pl *render.Payload, g *render.Group) error {
+			mu.Lock()
+			defer mu.Unlock()
+			out = append(out, Message{Group: g, Payload: pl})
+			return nil
+		}),
+		Now:    p.now,
+		Logger: p.log,
+		TTL:    time.Duration(p.cfg.State.TTL),
+	})
+	if err != nil {
+		return nil, err
+	}
+	_, err = d.Dispatch(ctx, alerts)
+	slices.SortFunc(out, func(a, b Message) int {
+		return cmp.Or(cmp.Compare(a.Group.Receiver, b.Group.Receiver), cmp.Compare(a.Group.Key, b.Group.Key))
+	})
+	return out, err
+}
