@@ -1,7 +1,6 @@
 package detect
 
 import (
-	_ "embed"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -153,25 +152,6 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("invalid duration %q (want text like 5m, 168h or 7d)", s)
 	}
 	return v, nil
-}
-
-//go:embed default.yaml
-var defaultYAML []byte
-
-// DefaultYAML returns the built-in sign-in detector configuration as YAML.
-func DefaultYAML() []byte { return slices.Clone(defaultYAML) }
-
-// Default returns the built-in sign-in detector configuration: failure
-// burst, password spraying and access-denied burst; trusted networks (off
-// until networks are configured); first-seen network and user agent with a
-// 7-day learning period; first-seen country and ASN and impossible travel,
-// which run only when a GeoIP database is configured.
-func Default() (*Config, error) {
-	c, err := ParseConfig(defaultYAML)
-	if err != nil {
-		return nil, fmt.Errorf("detect: built-in configuration: %w", err)
-	}
-	return c, nil
 }
 
 // ConfigError is one problem in a detector configuration. Line is the YAML

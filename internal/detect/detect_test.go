@@ -738,3 +738,38 @@ func TestBurstRetryOfAlertingEvent(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstSeenQuietEventsStayQuiet: an event that raised no first-seen
+// alert (a principal's baseline, the learning period, a --learn replay)
+// raises none when it is seen again, by a second replay of the same logs or
+// by live delivery of an event a replay learnt; an event that did alert
+// alerts again on a retry with the same key, which delivery deduplicates.
+func TestFirstSeenQuietEventsStayQuiet(t *testing.T) {
+	clk := newClock(t0())
+	s := newSet(t, `
+detectors:
+  - {id: n, kind: first-seen, attribute: network, learning: 1h, retention: 30d}
+`, Options{Store: state.NewMemory(clk.Now), Now: clk.Now})
+	day := func(n int) time.Time { return t0().Add(time.Duration(n) * 24 * time.Hour) }
+	baseline := login(t, "anaya", tokyo, day(0))
+	learnt := login(t, "anaya", london, day(2))
+	news := login(t, "anaya", osaka, day(3))
+
+	if a := observe(t, s, baseline); len(a) != 0 {
+		t.Fatalf("baseline alerted: %s", ids(a))
+	}
+	if err := s.Learn(context.Background(), learnt); err != nil {
+		t.Fatal(err)
+	}
+	if a := observe(t, s, news); ids(a) != "n" {
+		t.Fatalf("new network = %q", ids(a))
+	}
+	for _, ev := range []*event.Event{baseline, learnt} {
+		if a := observe(t, s, ev); len(a) != 0 {
+			t.Fatalf("%s raised no alert the first time but %s the second", ev.ID(), ids(a))
+		}
+	}
+	if a := observe(t, s, news); ids(a) != "n" || a[0].Key() != news.ID()+"|n" {
+		t.Fatalf("retry of an alerting event = %q; want the same alert again", ids(a))
+	}
+}

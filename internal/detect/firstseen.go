@@ -143,6 +143,14 @@ func (d *firstSeen) observe(ctx context.Context, o *obs, learn bool) (*event.Ale
 	if !isNew {
 		return nil, nil
 	}
+	// quiet records that this event raised no alert, so that a retry or a
+	// second delivery of it (or live processing of an event a replay
+	// learnt) stays quiet too: only a record naming the event answers as
+	// new again. A failed swap means another observer moved the record on.
+	quiet := func() (*event.Alert, error) {
+		_, err := d.set.store.CompareAndSwap(ctx, key, []byte(fresh), []byte(fmt.Sprintf("%d|%d|", t.Unix(), t.Unix())), ttl)
+		return nil, err
+	}
 	// A principal's very first observed value is its baseline, not news.
 	pkey := d.key("p", pk)
 	firstTime, err := d.set.store.PutIfAbsent(ctx, pkey, []byte(strconv.FormatInt(t.Unix(), 10)), ttl)
@@ -150,17 +158,17 @@ func (d *firstSeen) observe(ctx context.Context, o *obs, learn bool) (*event.Ale
 		return nil, err
 	}
 	if firstTime {
-		return nil, nil
+		return quiet()
 	}
 	if err := d.set.store.Put(ctx, pkey, []byte(strconv.FormatInt(t.Unix(), 10)), ttl); err != nil {
 		return nil, err
 	}
 	if learn {
-		return nil, nil
+		return quiet()
 	}
 	start, ok := d.set.learningStartFor(d, o.account())
 	if !ok || t.Sub(start) < d.learning {
-		return nil, nil
+		return quiet()
 	}
 	if _, _, err := o.location(); err != nil {
 		return nil, err
