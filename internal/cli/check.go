@@ -27,6 +27,9 @@ func newCheckCmd() *cobra.Command {
 		format string
 		tz     string
 		failOn string
+		cfg    string
+		dryRun bool
+		learn  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "check [PATH|-]...",
@@ -39,12 +42,22 @@ payloads), run the rules over them and print one line per alert.
 The built-in packs run by default; --packs chooses some of them ("none" for
 none) and --rules adds rule files or folders.
 
+With --config, events go through the whole pipeline the configuration
+describes: its rules and the stateful detectors, its routes, silences and
+throttling, and its receivers, which are sent to for real. --dry-run prints
+each message instead of sending it (no secret is resolved, no state kept);
+--learn only feeds the detectors' state (a baseline from archived logs) and
+sends nothing.
+
 Skipped inputs and bad records are reported on standard error, followed by a
-summary line. The exit status is 1 when an input could not be read, else 2
-when --fail-on is given and an alert at or above that severity fired, else 0.`,
+summary line. The exit status is 1 when an input could not be read, else 3
+when alerts could not be delivered, else 2 when --fail-on is given and an
+alert at or above that severity fired, else 0.`,
 		Example: `  trailwatch check AWSLogs/
   trailwatch check --packs signin,root --rules my-rules/ --format json log.json.gz
-  aws s3 cp s3://trail-bucket/AWSLogs/.../file.json.gz - | trailwatch check --fail-on high`,
+  aws s3 cp s3://trail-bucket/AWSLogs/.../file.json.gz - | trailwatch check --fail-on high
+  trailwatch check --config trailwatch.yaml --dry-run testdata/sample
+  trailwatch check --config trailwatch.yaml --learn last-month/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format); err != nil {
 				return err
@@ -61,13 +74,21 @@ when --fail-on is given and an alert at or above that severity fired, else 0.`,
 				}
 				threshold = &s
 			}
-			rs, err := flags.load()
-			if err != nil {
-				return err
+			if cfg == "" && (dryRun || learn) {
+				return errors.New("--dry-run and --learn need --config")
 			}
-			set, err := rule.NewSet(rs...)
-			if err != nil {
-				return err
+			if cfg != "" && (len(flags.packs) > 0 || len(flags.paths) > 0) {
+				return errors.New("with --config, rules are chosen in the configuration's rules section, not with --packs or --rules")
+			}
+			var set *rule.Set
+			if cfg == "" {
+				rs, err := flags.load()
+				if err != nil {
+					return err
+				}
+				if set, err = rule.NewSet(rs...); err != nil {
+					return err
+				}
 			}
 			if len(args) == 0 {
 				args = []string{"-"}
@@ -87,13 +108,31 @@ when --fail-on is given and an alert at or above that severity fired, else 0.`,
 				errw:   cmd.ErrOrStderr(),
 				out:    newAlertWriter(cmd.OutOrStdout(), format, loc),
 			}
-			st, err := c.run(cmd.Context(), args)
+			var st checkStats
+			undelivered := 0
+			if cfg == "" {
+				st, err = c.run(cmd.Context(), args)
+			} else {
+				p, perr := newPipeline(cmd.Context(), cfg, dryRun, cmd.OutOrStdout(), c.errw)
+				if perr != nil {
+					return perr
+				}
+				if dryRun || learn {
+					c.out = nil // stdout shows the messages, or nothing
+				}
+				r := &pipelineRun{checker: c, p: p, learn: learn}
+				st, err = r.run(cmd.Context(), args)
+				undelivered = r.failed
+				err = errors.Join(err, p.Close())
+			}
 			fmt.Fprintf(c.errw, "%d events, %d alerts, %d skipped, %d errors\n", st.events, st.alerts, st.skipped, st.errors)
 			switch {
 			case err != nil:
 				return err
 			case st.inputErrors > 0:
 				return &ExitError{Code: 1}
+			case undelivered > 0:
+				return &ExitError{Code: 3, Err: fmt.Errorf("%d alerts could not be delivered", undelivered)}
 			case threshold != nil && st.alerts > 0 && st.maxSeverity >= *threshold:
 				return &ExitError{Code: 2}
 			}
@@ -103,6 +142,9 @@ when --fail-on is given and an alert at or above that severity fired, else 0.`,
 	flags.register(cmd)
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json (one object per alert per line)")
 	cmd.Flags().StringVar(&tz, "timezone", "UTC", `time zone for event times, such as "Asia/Tokyo" or "Local"`)
+	cmd.Flags().StringVar(&cfg, "config", "", "run the whole pipeline of this configuration file (trailwatch.yaml) and deliver alerts")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "with --config: print each message instead of sending it")
+	cmd.Flags().BoolVar(&learn, "learn", false, "with --config: only record what the detectors see (a baseline), alert nothing")
 	cmd.Flags().StringVar(&failOn, "fail-on", "", "exit with status 2 when an alert at or above this severity fires (info, low, medium, high, critical)")
 	return cmd
 }

@@ -74,6 +74,8 @@ webhooks. The same binary runs as an AWS Lambda function.`,
 		newTestCmd(),
 		newRulesCmd(),
 		newRenderCmd(),
+		newValidateCmd(),
+		newRouteCmd(),
 	)
 	return root
 }

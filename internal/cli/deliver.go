@@ -1,0 +1,148 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"log/slog"
+	"strings"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/trailwatch/trailwatch/internal/config"
+	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/pipeline"
+)
+
+// deliverBatch bounds the alerts held before they are delivered, so a long
+// replay delivers as it goes and holds little.
+const deliverBatch = 1000
+
+// pipelineRun is `trailwatch check --config`: events through the whole
+// pipeline of the configuration (rules, detectors, routes, receivers),
+// delivered for real, or rendered only with --dry-run, or only learnt from
+// with --learn.
+type pipelineRun struct {
+	*checker
+	p       *pipeline.Pipeline
+	learn   bool
+	pending []*event.Alert
+	failed  int
+}
+
+// newPipeline builds the configuration's pipeline for the CLI: the state
+// store the configuration names (the file store by default), AWS clients
+// only when loading their configuration works, and for a dry run the
+// messages written to out instead of being sent.
+func newPipeline(ctx context.Context, path string, dryRun bool, out, errw io.Writer) (*pipeline.Pipeline, error) {
+	cfg, err := config.Load(path, config.Options{})
+	if err != nil {
+		return nil, err
+	}
+	deps := pipeline.Deps{
+		ConfigName: path,
+		Logger:     slog.New(slog.NewTextHandler(errw, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		DryRun:     dryRun,
+	}
+	if dryRun {
+		deps.OnMessage = func(m pipeline.Message) { writeMessage(out, m) }
+	} else if awsCfg, err := awsconfig.LoadDefaultConfig(ctx); err == nil {
+		// Receivers and secrets that need AWS say so at build time when
+		// no configuration could be loaded.
+		deps.AWS = &awsCfg
+	}
+	return pipeline.New(ctx, cfg, deps)
+}
+
+// writeMessage prints one dry-run message: a header naming receiver and
+// group, then exactly what would be sent.
+func writeMessage(w io.Writer, m pipeline.Message) {
+	pl, g := m.Payload, m.Group
+	fmt.Fprintf(w, "--- receiver %s (%s), %d alerts, group %s\n", pl.Receiver, pl.Kind, g.Count, clean(g.Key))
+	if pl.Subject != "" {
+		fmt.Fprintf(w, "Subject: %s\n", clean(pl.Subject))
+	}
+	body := string(pl.Body)
+	if body == "" {
+		body = pl.Text
+	}
+	fmt.Fprintln(w, strings.TrimRight(body, "\n"))
+}
+
+// run reads every input in order through the pipeline.
+func (r *pipelineRun) run(ctx context.Context, args []string) (checkStats, error) {
+	var st checkStats
+	if r.learn && r.p.Detect() == nil {
+		return st, errors.New("--learn: the configuration runs no detectors")
+	}
+	for _, arg := range args {
+		var events iter.Seq2[*event.Event, error]
+		if arg == "-" {
+			events = r.reader.Stream(ctx, "-", r.stdin)
+		} else {
+			events = r.reader.Paths(ctx, []string{arg})
+		}
+		for ev, err := range events {
+			if err != nil {
+				r.report(&st, err)
+				continue
+			}
+			st.events++
+			if r.learn {
+				if err := r.p.Detect().Learn(ctx, ev); err != nil {
+					st.errors++
+					fmt.Fprintf(r.errw, "trailwatch: %s\n", clean(err.Error()))
+				}
+				continue
+			}
+			alerts, err := r.p.Alerts(ctx, ev)
+			if err != nil {
+				st.errors++
+				fmt.Fprintf(r.errw, "trailwatch: %s\n", clean(err.Error()))
+			}
+			for _, a := range alerts {
+				st.alerts++
+				st.maxSeverity = max(st.maxSeverity, a.Rule.Severity)
+				if r.out != nil {
+					if err := r.out.write(a); err != nil {
+						return st, fmt.Errorf("cannot write alerts: %w", err)
+					}
+				}
+			}
+			r.pending = append(r.pending, alerts...)
+			if len(r.pending) >= deliverBatch {
+				r.deliver(ctx)
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return st, err
+		}
+	}
+	r.deliver(ctx)
+	if r.out != nil {
+		if err := r.out.flush(); err != nil {
+			return st, fmt.Errorf("cannot write alerts: %w", err)
+		}
+	}
+	return st, nil
+}
+
+// deliver sends the pending alerts and reports what could not be sent.
+func (r *pipelineRun) deliver(ctx context.Context) {
+	if len(r.pending) == 0 {
+		return
+	}
+	failed, err := r.p.Deliver(ctx, r.pending)
+	r.pending = r.pending[:0]
+	if err != nil && len(failed) == 0 {
+		fmt.Fprintf(r.errw, "trailwatch: %s\n", clean(err.Error()))
+		r.failed++
+		return
+	}
+	if len(failed) > 0 {
+		r.failed += len(failed)
+		fmt.Fprintf(r.errw, "trailwatch: %d alerts not delivered: %s\n", len(failed), clean(fmt.Sprint(err)))
+	}
+}

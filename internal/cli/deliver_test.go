@@ -1,0 +1,148 @@
+package cli
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// slackStandIn records the bodies posted to it; fail makes it answer 400.
+type slackStandIn struct {
+	mu     sync.Mutex
+	bodies []string
+	fail   bool
+}
+
+func (s *slackStandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail {
+		http.Error(w, "invalid_payload", http.StatusBadRequest)
+		return
+	}
+	s.bodies = append(s.bodies, string(b))
+	io.WriteString(w, "ok")
+}
+
+func (s *slackStandIn) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.bodies)
+}
+
+// writeDeliveryConfig writes a configuration sending root activity from the
+// sign-in and root packs to a Slack webhook whose URL is an env: reference.
+func writeDeliveryConfig(t *testing.T, url string) string {
+	t.Helper()
+	t.Setenv("TW_TEST_SLACK_URL", url)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "trailwatch.yaml")
+	os.WriteFile(cfg, []byte(`rules:
+  packs: [signin, root]
+receivers:
+  - name: slack
+    slack:
+      webhook_url: env:TW_TEST_SLACK_URL
+route:
+  receiver: slack
+  group_by: [rule]
+state:
+  backend: file
+  path: `+filepath.Join(dir, "state.db")+`
+`), 0o600)
+	return cfg
+}
+
+const sampleScenario = "../../testdata/sample"
+
+func TestCheckConfigDeliversOnce(t *testing.T) {
+	slack := &slackStandIn{}
+	srv := httptest.NewServer(slack)
+	defer srv.Close()
+	cfg := writeDeliveryConfig(t, srv.URL+"/services/T000/B000/secret-token")
+
+	out, errs, code := runCmd(t, newCheckCmd(), "", "--config", cfg, sampleScenario)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errs)
+	}
+	first := slack.count()
+	if first == 0 || !strings.Contains(out, "root-console-login") {
+		t.Fatalf("%d posts; alerts:\n%s", first, out)
+	}
+	for _, b := range slack.bodies {
+		if !json.Valid([]byte(b)) {
+			t.Fatalf("posted body is not JSON: %s", b)
+		}
+	}
+	// The same logs again: every alert is already delivered (file store).
+	if _, errs, code := runCmd(t, newCheckCmd(), "", "--config", cfg, sampleScenario); code != 0 {
+		t.Fatalf("second run exit %d\n%s", code, errs)
+	}
+	if slack.count() != first {
+		t.Fatalf("second run posted %d more messages; want none:\n%s", slack.count()-first, strings.Join(slack.bodies[first:], "\n"))
+	}
+}
+
+func TestCheckConfigReportsFailedDelivery(t *testing.T) {
+	slack := &slackStandIn{fail: true}
+	srv := httptest.NewServer(slack)
+	defer srv.Close()
+	secretURL := srv.URL + "/services/T000/B000/secret-token"
+	cfg := writeDeliveryConfig(t, secretURL)
+
+	_, errs, code := runCmd(t, newCheckCmd(), "", "--config", cfg, sampleScenario)
+	if code != 3 || !strings.Contains(errs, "could not be delivered") {
+		t.Fatalf("exit %d; want 3 naming the undelivered alerts\n%s", code, errs)
+	}
+	if strings.Contains(errs, "secret-token") {
+		t.Fatalf("the webhook URL leaked into the output:\n%s", errs)
+	}
+}
+
+func TestCheckConfigDryRunSendsNothing(t *testing.T) {
+	slack := &slackStandIn{}
+	srv := httptest.NewServer(slack)
+	defer srv.Close()
+	cfg := writeDeliveryConfig(t, srv.URL)
+
+	out, errs, code := runCmd(t, newCheckCmd(), "", "--config", cfg, "--dry-run", sampleScenario)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errs)
+	}
+	if slack.count() != 0 {
+		t.Fatalf("dry run posted %d messages", slack.count())
+	}
+	if !strings.Contains(out, "--- receiver slack (slack)") || !strings.Contains(out, `"blocks"`) {
+		t.Fatalf("dry run printed no message:\n%s", out)
+	}
+}
+
+func TestCheckConfigFlagsConflict(t *testing.T) {
+	if _, errs, code := runCmd(t, newCheckCmd(), "", "--dry-run", sampleScenario); code != 1 || !strings.Contains(errs, "need --config") {
+		t.Fatalf("--dry-run without --config: exit %d %s", code, errs)
+	}
+	if _, errs, code := runCmd(t, newCheckCmd(), "", "--config", "x.yaml", "--packs", "root", sampleScenario); code != 1 || !strings.Contains(errs, "rules section") {
+		t.Fatalf("--config with --packs: exit %d %s", code, errs)
+	}
+}
+
+func TestCheckConfigLearnAlertsNothing(t *testing.T) {
+	slack := &slackStandIn{}
+	srv := httptest.NewServer(slack)
+	defer srv.Close()
+	cfg := writeDeliveryConfig(t, srv.URL)
+	out, errs, code := runCmd(t, newCheckCmd(), "", "--config", cfg, "--learn", sampleScenario)
+	if code != 0 || out != "" || slack.count() != 0 {
+		t.Fatalf("learn: exit %d, %d posts, stdout %q\n%s", code, slack.count(), out, errs)
+	}
+	if !strings.Contains(errs, "529 events, 0 alerts") {
+		t.Fatalf("learn summary: %s", errs)
+	}
+}
