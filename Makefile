@@ -6,9 +6,9 @@ PKGS     ?= ./...
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -buildid= -X github.com/trailwatch/trailwatch/internal/cli.Version=$(VERSION)
 
-.PHONY: test check-format vet unit lint-deploy lambda-zip clean
+.PHONY: test check-format vet unit ruletests lint-deploy lambda-zip clean
 
-test: check-format vet unit lint-deploy
+test: check-format vet unit ruletests lint-deploy
 
 check-format:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))"; \
@@ -19,6 +19,10 @@ vet:
 
 unit:
 	$(GO) test -race -timeout 15m $(PKGS)
+
+# The built-in packs' own rule tests, run by the binary as a user would.
+ruletests:
+	$(GO) run ./cmd/trailwatch test
 
 # CloudFormation templates, checked with cfn-lint (pinned in package.json).
 node_modules/.package-lock.json: package.json package-lock.json
