@@ -33,6 +33,10 @@ type Config struct {
 	Silences  []*Silence        `yaml:"silences,omitempty"`
 	Ignore    []*Ignore         `yaml:"ignore,omitempty"`
 	State     State             `yaml:"state"`
+	// GeoIP lists MaxMind-format databases (City or Country, and ASN) by
+	// path, relative to the configuration file, or as s3://bucket/key. The
+	// detectors that need a place run only when one is given.
+	GeoIP []string `yaml:"geoip,omitempty"`
 
 	// Notes are things worth telling a user that are not errors, such as an
 	// expired silence; validate prints them.

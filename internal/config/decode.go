@@ -388,6 +388,8 @@ func (d *decoder) config(n ast.Node, c *Config) {
 			})
 		case "state":
 			d.state(v, key, &c.State)
+		case "geoip":
+			c.GeoIP = d.strList(v, key)
 		default:
 			// x- keys hold YAML anchors shared by other settings.
 			return strings.HasPrefix(key, "x-")

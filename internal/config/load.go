@@ -651,6 +651,20 @@ func (c *Config) resolve(p string) string {
 	return filepath.Join(c.Dir, p)
 }
 
+// GeoIPDatabases returns the geoip setting with paths resolved against the
+// configuration file; s3:// references are kept as they are.
+func (c *Config) GeoIPDatabases() []string {
+	out := make([]string, 0, len(c.GeoIP))
+	for _, g := range c.GeoIP {
+		if strings.HasPrefix(g, "s3://") {
+			out = append(out, g)
+			continue
+		}
+		out = append(out, c.resolve(g))
+	}
+	return out
+}
+
 // RuleFiles expands rules.files (paths and globs, relative to the config
 // file) into file names. A path or glob that names no file is an error.
 func (c *Config) RuleFiles() ([]string, error) {

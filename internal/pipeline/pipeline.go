@@ -11,15 +11,18 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/geoip"
+	"github.com/trailwatch/trailwatch/internal/ingest"
 	"github.com/trailwatch/trailwatch/internal/notify"
 	"github.com/trailwatch/trailwatch/internal/notify/email"
 	"github.com/trailwatch/trailwatch/internal/notify/sns"
@@ -143,6 +146,10 @@ type Pipeline struct {
 	now        func() time.Time
 	dryRun     bool
 
+	// geo is the GeoIP database the configuration named, opened (and
+	// closed) by the pipeline; nil when Deps.Geo was given or none is set.
+	geo *geoip.Locator
+
 	sinkMu sync.Mutex
 	sink   func(Message) // dry run: where Deliver's messages go
 }
@@ -196,6 +203,12 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Pipeline, error) 
 	// pack's by default), keeping their state in the same store, then any
 	// given ones.
 	if !deps.NoDetectors {
+		if deps.Geo == nil && len(cfg.GeoIP) > 0 {
+			if p.geo, err = openGeoIP(ctx, cfg, deps); err != nil {
+				return nil, errors.Join(err, p.Close())
+			}
+			deps.Geo = p.geo
+		}
 		d, err := buildDetectors(ctx, cfg, deps, p.store, p.rules, p.log)
 		if err != nil {
 			return nil, errors.Join(err, p.Close())
@@ -298,6 +311,27 @@ func loadRules(cfg *config.Config) (*rule.Set, error) {
 	return rule.NewSet(loaded...)
 }
 
+// openGeoIP opens the configuration's GeoIP databases; S3 objects are
+// downloaded once, with the AWS configuration the pipeline was given.
+func openGeoIP(ctx context.Context, cfg *config.Config, deps Deps) (*geoip.Locator, error) {
+	refs := cfg.GeoIPDatabases()
+	var fetcher geoip.Fetcher
+	for _, r := range refs {
+		if strings.HasPrefix(r, "s3://") {
+			if deps.AWS == nil {
+				return nil, cfg.Errorf("geoip", "%s: no AWS configuration to read it with", r)
+			}
+			fetcher = ingest.NewS3Fetcher(s3.NewFromConfig(*deps.AWS))
+			break
+		}
+	}
+	geo, err := geoip.Load(ctx, fetcher, "", refs...)
+	if err != nil {
+		return nil, cfg.Errorf("geoip", "%v", err)
+	}
+	return geo, nil
+}
+
 // buildDetectors builds the detectors declared in the selected rule files
 // (the sign-in pack's by default), changed by deps.DetectConfig, and checks
 // that no detector id is also a rule id.
@@ -387,10 +421,14 @@ func (p *Pipeline) Store() state.Store { return p.store }
 
 // Close releases the store when the pipeline opened it.
 func (p *Pipeline) Close() error {
-	if p.ownStore && p.store != nil {
-		return p.store.Close()
+	var errs []error
+	if p.geo != nil {
+		errs = append(errs, p.geo.Close())
 	}
-	return nil
+	if p.ownStore && p.store != nil {
+		errs = append(errs, p.store.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // Alerts returns the alerts ev raises: the rules' first, then the
