@@ -124,6 +124,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			"FunctionRole/trailwatch/ConfigAndSecretParameters":  {"ssm:GetParameter"},
 			"SecretsManagerPolicy/SecretsManagerReferences":      {"secretsmanager:GetSecretValue"},
 			"KmsPolicy/KmsReferences":                            {"kms:Decrypt"},
+			"ReadObjectsPolicy/ConfigAndGeoIPObjects":            {"s3:GetObject"},
 			"SnsPolicy/SnsReceivers":                             {"sns:Publish"},
 			"SesPolicy/EmailReceivers":                           {"ses:SendEmail"},
 		},
@@ -174,6 +175,7 @@ func TestIAMResourcesNameOwnResources(t *testing.T) {
 		"FunctionRole/trailwatch/ConfigAndSecretParameters":  "parameter${SecretParameterPrefix}*",
 		"SecretsManagerPolicy/SecretsManagerReferences":      "map[Ref:SecretArns]",
 		"KmsPolicy/KmsReferences":                            "map[Ref:KmsKeyArns]",
+		"ReadObjectsPolicy/ConfigAndGeoIPObjects":            "map[Ref:ReadObjectArns]",
 		"SnsPolicy/SnsReceivers":                             "map[Ref:SnsTopicArns]",
 		"SesPolicy/EmailReceivers":                           "map[Ref:SesIdentityArns]",
 	}

@@ -22,6 +22,7 @@ const sampleParameters = {
   SecretArns: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:trailwatch/slack-AbCdEf',
   KmsKeyArns: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
   SnsTopicArns: 'arn:aws:sns:us-east-1:123456789012:security-alerts',
+  ReadObjectArns: 'arn:aws:s3:::example-config/geoip/GeoLite2-City.mmdb',
   SesIdentityArns: 'arn:aws:ses:us-east-1:123456789012:identity/example.com',
 };
 
