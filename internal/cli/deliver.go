@@ -7,7 +7,6 @@ import (
 	"io"
 	"iter"
 	"log/slog"
-	"strings"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
@@ -47,7 +46,7 @@ func newPipeline(ctx context.Context, path string, dryRun bool, out, errw io.Wri
 		DryRun:     dryRun,
 	}
 	if dryRun {
-		deps.OnMessage = func(m pipeline.Message) { writeMessage(out, m) }
+		deps.OnMessage = func(m pipeline.Message) { writeMessage(out, m, false) }
 	} else if awsCfg, err := awsconfig.LoadDefaultConfig(ctx); err == nil {
 		// Receivers and secrets that need AWS say so at build time when
 		// no configuration could be loaded.
@@ -58,17 +57,12 @@ func newPipeline(ctx context.Context, path string, dryRun bool, out, errw io.Wri
 
 // writeMessage prints one dry-run message: a header naming receiver and
 // group, then exactly what would be sent.
-func writeMessage(w io.Writer, m pipeline.Message) {
+func writeMessage(w io.Writer, m pipeline.Message, pretty bool) {
 	pl, g := m.Payload, m.Group
 	fmt.Fprintf(w, "--- receiver %s (%s), %d alerts, group %s\n", pl.Receiver, pl.Kind, g.Count, clean(g.Key))
-	if pl.Subject != "" {
-		fmt.Fprintf(w, "Subject: %s\n", clean(pl.Subject))
+	if err := writePayload(w, pl, pretty); err != nil {
+		fmt.Fprintf(w, "(cannot print the payload: %v)\n", err)
 	}
-	body := string(pl.Body)
-	if body == "" {
-		body = pl.Text
-	}
-	fmt.Fprintln(w, strings.TrimRight(body, "\n"))
 }
 
 // run reads every input in order through the pipeline.

@@ -146,3 +146,29 @@ func TestCheckConfigLearnAlertsNothing(t *testing.T) {
 		t.Fatalf("learn summary: %s", errs)
 	}
 }
+
+func TestRenderWithConfig(t *testing.T) {
+	cfg := "../../examples/root-to-slack-ja.yaml"
+	ev := "../../rules/testdata/signin/root-login-success.json"
+	out, errs, code := runCmd(t, newRenderCmd(), "", "--config", cfg, "--event", ev, "--receiver", "slack-root", "--pretty=false")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errs)
+	}
+	var bodies int
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "{") {
+			bodies++
+			if !json.Valid([]byte(line)) {
+				t.Fatalf("body is not JSON: %s", line)
+			}
+		}
+	}
+	// The example routes root activity to slack-root, one message per
+	// alert, in Japanese with JST times.
+	if bodies == 0 || !strings.Contains(out, "--- receiver slack-root (slack)") || !strings.Contains(out, "JST") || strings.Contains(out, "receiver slack-security") {
+		t.Fatalf("unexpected messages:\n%s", out)
+	}
+	if _, errs, code := runCmd(t, newRenderCmd(), "", "--config", cfg, "--event", ev, "--receiver", "nope"); code != 1 || !strings.Contains(errs, `no receiver of that name`) {
+		t.Fatalf("unknown receiver: exit %d %s", code, errs)
+	}
+}

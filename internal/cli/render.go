@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -30,6 +31,7 @@ type renderOptions struct {
 	count     int
 	maxAlerts int
 	pretty    bool
+	config    string
 
 	ruleID, severity, title, summary string
 }
@@ -51,12 +53,18 @@ skips the rules and renders one alert of that description instead, to preview
 a message for any event. --count previews a group: the alert stands for that
 many, as when a burst is throttled into one message.
 
+With --config, the configuration decides everything: its rules and
+detectors, its routes, and its receivers' locale, time zone, templates and
+mentions; --receiver then names receivers of the configuration, and each
+message is printed as that receiver would send it. No secret is resolved.
+
 JSON bodies are indented for reading; --pretty=false prints them byte for byte
 as they would be sent.`,
 		Example: `  trailwatch render --event login.json
   trailwatch render --event login.json --receiver slack --locale ja --timezone Asia/Tokyo
   trailwatch render --event denied.json --rule-id access-denied --severity high --count 300
-  trailwatch render --event login.json --template email.subject=subject.tmpl --account-name 111122223333=prod`,
+  trailwatch render --event login.json --template email.subject=subject.tmpl --account-name 111122223333=prod
+  trailwatch render --config trailwatch.yaml --event login.json --receiver slack-root`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRender(cmd, &o)
@@ -65,7 +73,8 @@ as they would be sent.`,
 	f := cmd.Flags()
 	o.rules.register(cmd)
 	f.StringVar(&o.eventFile, "event", "", "file holding one CloudTrail event (required)")
-	f.StringSliceVar(&o.kinds, "receiver", nil, "receiver kinds to render, comma-separated: "+strings.Join(render.Kinds(), ", ")+" (default all)")
+	f.StringSliceVar(&o.kinds, "receiver", nil, "receiver kinds to render, comma-separated: "+strings.Join(render.Kinds(), ", ")+" (default all); with --config, receiver names")
+	f.StringVar(&o.config, "config", "", "render as the receivers of this configuration file would")
 	f.StringVar(&o.locale, "locale", "en", "message language: en or ja")
 	f.StringVar(&o.tz, "timezone", "UTC", `time zone for times in messages, such as "Asia/Tokyo" or "Local"`)
 	f.StringArrayVar(&o.accounts, "account-name", nil, "an account alias as ID=NAME (repeatable)")
@@ -84,6 +93,9 @@ as they would be sent.`,
 func runRender(cmd *cobra.Command, o *renderOptions) error {
 	if o.eventFile == "" {
 		return fmt.Errorf("--event is required: name a file holding one CloudTrail event")
+	}
+	if o.config != "" {
+		return renderWithConfig(cmd, o)
 	}
 	kinds, err := renderKinds(o.kinds)
 	if err != nil {
@@ -164,6 +176,52 @@ func runRender(cmd *cobra.Command, o *renderOptions) error {
 				fmt.Fprintln(out)
 			}
 		}
+	}
+	return nil
+}
+
+// renderWithConfig renders the event as the configuration's pipeline would
+// deliver it, for the receivers named by --receiver (default all).
+func renderWithConfig(cmd *cobra.Command, o *renderOptions) error {
+	if len(o.rules.packs) > 0 || len(o.rules.paths) > 0 || o.ruleID != "" {
+		return fmt.Errorf("with --config, rules come from the configuration; drop --packs, --rules and --rule-id")
+	}
+	ctx := cmd.Context()
+	p, err := newPipeline(ctx, o.config, true, io.Discard, cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	for _, name := range o.kinds {
+		if p.Config().ReceiverByName(name) == nil {
+			return fmt.Errorf("--receiver %q: %s has no receiver of that name", name, o.config)
+		}
+	}
+	ev, err := readRenderEvent(o.eventFile)
+	if err != nil {
+		return err
+	}
+	alerts, err := p.Alerts(ctx, ev)
+	if err != nil {
+		return err
+	}
+	if len(alerts) == 0 {
+		return fmt.Errorf("no rule or detector fired on %s in %s", ev.Name(), o.eventFile)
+	}
+	msgs, err := p.Preview(ctx, alerts)
+	if err != nil {
+		return err
+	}
+	out, shown := cmd.OutOrStdout(), 0
+	for _, m := range msgs {
+		if len(o.kinds) > 0 && !slices.Contains(o.kinds, m.Payload.Receiver) {
+			continue
+		}
+		writeMessage(out, m, o.pretty)
+		shown++
+	}
+	if shown == 0 {
+		return fmt.Errorf("the alerts on %s reach none of the receivers asked for (try trailwatch route test)", o.eventFile)
 	}
 	return nil
 }
