@@ -7,18 +7,13 @@
 package slack
 
 import (
-	"bytes"
-	"context"
-	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/trailwatch/trailwatch/internal/notify"
-	"github.com/trailwatch/trailwatch/internal/render"
 	"github.com/trailwatch/trailwatch/internal/secret"
 )
 
-// Options configure a webhook receiver.
+// Options configure a receiver.
 type Options struct {
 	// URL is the incoming webhook URL. It is a credential: whoever has it can
 	// post to the channel.
@@ -30,31 +25,14 @@ type Options struct {
 
 // Notifier posts to one incoming webhook. Safe for concurrent use.
 type Notifier struct {
-	o Options
+	*notify.JSONPoster
 }
 
-// New returns a Notifier, or an error when the URL is missing.
+// New returns a Notifier, or an error when the URL is missing or not https.
 func New(o Options) (*Notifier, error) {
-	if o.URL.IsZero() {
-		return nil, errors.New("slack: the webhook url is empty")
-	}
-	if err := notify.CheckURL(o.URL.Reveal()); err != nil {
-		return nil, fmt.Errorf("slack: the webhook url: %w", err)
-	}
-	if o.Client == nil {
-		o.Client = http.DefaultClient
-	}
-	return &Notifier{o: o}, nil
-}
-
-// Notify implements notify.Notifier: it POSTs p.Body (Slack message JSON).
-func (n *Notifier) Notify(ctx context.Context, p *render.Payload, _ *render.Group) (bool, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.o.URL.Reveal(), bytes.NewReader(p.Body))
+	p, err := notify.NewJSONPoster("slack", "webhook", o.URL, o.Client, "application/json; charset=utf-8")
 	if err != nil {
-		// The parse error quotes the URL; say only what is wrong.
-		return false, errors.New("slack webhook url is not a valid URL")
+		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	_, retry, err := notify.Send(n.o.Client, req, "slack webhook")
-	return retry, err
+	return &Notifier{p}, nil
 }
