@@ -108,6 +108,10 @@ type Deps struct {
 	DryRun bool
 	// OnMessage receives a dry-run pipeline's messages, one call at a time.
 	OnMessage func(Message)
+
+	// snsForRegion makes an SNS client for a topic's region; set with the
+	// other clients from AWS, so an injected SNS client is used as given.
+	snsForRegion func(region string) sns.API
 }
 
 // DefaultRetrier returns the retry policy used when Deps.Retrier is nil: at

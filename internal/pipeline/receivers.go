@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -156,10 +157,16 @@ func newWebhook(ctx context.Context, e *receiverEnv, r *config.Receiver) (notify
 }
 
 func newSNS(_ context.Context, e *receiverEnv, r *config.Receiver) (notify.Notifier, error) {
-	if e.deps.SNS == nil {
+	client := e.deps.SNS
+	// A topic is published to in its own region, which its ARN names
+	// (arn:aws:sns:REGION:ACCOUNT:NAME).
+	if parts := strings.Split(r.SNS.TopicARN, ":"); len(parts) == 6 && e.deps.snsForRegion != nil {
+		client = e.deps.snsForRegion(parts[3])
+	}
+	if client == nil {
 		return nil, errors.New("no SNS client (no AWS configuration was given)")
 	}
-	return sns.New(sns.Options{Client: e.deps.SNS, TopicARN: r.SNS.TopicARN, JSON: r.SNS.Format == config.FormatJSON})
+	return sns.New(sns.Options{Client: client, TopicARN: r.SNS.TopicARN, JSON: r.SNS.Format == config.FormatJSON})
 }
 
 func newEmail(ctx context.Context, e *receiverEnv, r *config.Receiver) (notify.Notifier, error) {
@@ -207,6 +214,13 @@ func (d *Deps) fillAWSClients() {
 	}
 	if d.SNS == nil {
 		d.SNS = awssns.NewFromConfig(cfg)
+		d.snsForRegion = func(region string) sns.API {
+			return awssns.NewFromConfig(cfg, func(o *awssns.Options) {
+				if region != "" {
+					o.Region = region
+				}
+			})
+		}
 	}
 	if d.SES == nil {
 		d.SES = func(region string) email.SESAPI {
