@@ -9,6 +9,7 @@ import (
 	"os"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -168,7 +169,7 @@ func TestIAMResourcesNameOwnResources(t *testing.T) {
 	tpl := load(t, "trailwatch.yaml")
 	want := map[string]string{
 		"FunctionRole/trailwatch/WriteOwnLogs":               "FunctionLogGroup.Arn",
-		"FunctionRole/trailwatch/ReadCloudTrailLogFiles":     "${TrailBucketName}/AWSLogs/*",
+		"FunctionRole/trailwatch/ReadCloudTrailLogFiles":     "${TrailBucketName}/${TrailKeyPrefix}AWSLogs/*",
 		"FunctionRole/trailwatch/ConsumeLogFileQueue":        "[LogFileQueue Arn]",
 		"FunctionRole/trailwatch/DeadLetterAsyncInvocations": "[DeadLetterQueue Arn]",
 		"FunctionRole/trailwatch/State":                      "[StateTable Arn]",
@@ -227,6 +228,8 @@ func toString(v any) string {
 		return "map[" + strings.Join(parts, " ") + "]"
 	case string:
 		return x
+	case bool:
+		return strconv.FormatBool(x)
 	}
 	return ""
 }
@@ -271,7 +274,7 @@ func TestWiringMatchesCode(t *testing.T) {
 	if got := toString(table["KeySchema"]); got != "[map[AttributeName:pk KeyType:HASH]]" {
 		t.Errorf("state table key schema %s; internal/state uses pk", got)
 	}
-	if got := toString(table["TimeToLiveSpecification"]); got != "map[AttributeName:ttl Enabled:]" && !strings.Contains(got, "AttributeName:ttl") {
+	if got := toString(table["TimeToLiveSpecification"]); got != "map[AttributeName:ttl Enabled:true]" {
 		t.Errorf("state table TTL %s; internal/state writes ttl", got)
 	}
 
@@ -310,5 +313,15 @@ func TestForwarderCoversSignInEvents(t *testing.T) {
 	}
 	if got := toString(rule["State"]); !strings.Contains(got, "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS") {
 		t.Errorf("forwarder state %s cannot deliver read-only management events", got)
+	}
+}
+
+// TestCentralRuleRefusesForgedSources: anyone allowed to put events on the
+// central bus could forge CloudTrail events; only AWS can use aws. sources.
+func TestCentralRuleRefusesForgedSources(t *testing.T) {
+	tpl := load(t, "trailwatch.yaml")
+	pattern := toString(tpl.Resources["CentralRule"].Properties["EventPattern"])
+	if !strings.Contains(pattern, "source:[map[prefix:aws.]]") {
+		t.Fatalf("central rule pattern %s does not require an aws. source", pattern)
 	}
 }

@@ -658,6 +658,11 @@ func (d *decoder) eventBridge(v *fastjson.Value, idx int) bool {
 	c := d.child("", "eventbridge", "")
 	detail := v.Get("detail")
 	switch {
+	case cloudTrailDetailType(dt) && !strings.HasPrefix(src, "aws."):
+		// EventBridge refuses PutEvents with an aws. source, so an event
+		// claiming to be CloudTrail from any other source was forged by
+		// whoever may put events on the bus.
+		return d.skip(idx, fmt.Sprintf("EventBridge %q event from source %q: CloudTrail events come only from aws. sources", dt, src))
 	case cloudTrailDetailType(dt):
 		if detail == nil || detail.Type() != fastjson.TypeObject {
 			return c.recordErr(idx, fmt.Errorf("EventBridge %q event has no detail object", dt))

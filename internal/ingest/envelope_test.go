@@ -590,3 +590,20 @@ func TestPaths(t *testing.T) {
 		t.Errorf("origin %+v", o)
 	}
 }
+
+// TestForgedEventBridgeSource: only AWS may publish events with an aws.
+// source, so a CloudTrail-shaped event from any other source is someone
+// putting events on the bus, and is skipped rather than believed.
+func TestForgedEventBridgeSource(t *testing.T) {
+	forged := `{"version":"0","id":"x","detail-type":"AWS Console Sign In via CloudTrail","source":"custom.forged",` +
+		`"account":"999999999999","region":"us-east-1","detail":{"eventID":"f-1","eventName":"ConsoleLogin",` +
+		`"eventSource":"signin.amazonaws.com","userIdentity":{"type":"Root"},"recipientAccountId":"123456789012"}}`
+	c := collect(t, New(Options{}).Payload(context.Background(), "forged", []byte(forged)))
+	if len(c.events) != 0 || len(c.skips) != 1 || !strings.Contains(c.skips[0].Reason, `source "custom.forged"`) {
+		t.Fatalf("events %d, skips %v; want the forged event skipped", len(c.events), c.skips)
+	}
+	genuine := strings.Replace(forged, "custom.forged", "aws.signin", 1)
+	if c := collect(t, New(Options{}).Payload(context.Background(), "genuine", []byte(genuine))); len(c.events) != 1 {
+		t.Fatalf("the same event from aws.signin: %d events, skips %v", len(c.events), c.skips)
+	}
+}
