@@ -2,6 +2,7 @@ package detect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -81,18 +82,25 @@ func (d *burst) observe(ctx context.Context, o *obs, learn bool) (*event.Alert, 
 		}
 		return d.raise(o, start, t), nil
 	}
-	n, err := d.set.store.Add(ctx, d.key("n", subject, win), 1, ttl)
+	nkey := d.key("n", subject, win)
+	n, err := d.set.store.Add(ctx, nkey, 1, ttl)
 	if err != nil {
-		return nil, err
+		// Not counted: forget the marker so that a retry counts it.
+		return nil, errors.Join(err, d.set.store.Delete(ctx, mkey))
 	}
 	if n != d.threshold {
 		return nil, nil
 	}
-	if _, _, err := o.location(); err != nil {
-		return nil, err
-	}
-	// This marker is this event's own key: a plain Put cannot lose an update.
+	// This marker is this event's own key: a plain Put cannot lose an
+	// update. If it cannot be written, the count is taken back too, so a
+	// retry of this event crosses the threshold again instead of finding
+	// it counted and the window's one alert lost.
 	if err := d.set.store.Put(ctx, mkey, []byte("alerted|"+eventKey(o)), ttl); err != nil {
+		_, aerr := d.set.store.Add(ctx, nkey, -1, ttl)
+		return nil, errors.Join(err, aerr, d.set.store.Delete(ctx, mkey))
+	}
+	if _, _, err := o.location(); err != nil {
+		// The marker names this event: a retry raises the alert.
 		return nil, err
 	}
 	return d.raise(o, start, t), nil

@@ -773,3 +773,46 @@ detectors:
 		t.Fatalf("retry of an alerting event = %q; want the same alert again", ids(a))
 	}
 }
+
+// failOnce is a store whose first Put of a value with the given prefix
+// fails, as a throttled DynamoDB write does.
+type failOnce struct {
+	state.Store
+	prefix string
+	done   bool
+}
+
+func (f *failOnce) Put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if !f.done && strings.HasPrefix(string(value), f.prefix) {
+		f.done = true
+		return errors.New("throttled")
+	}
+	return f.Store.Put(ctx, key, value, ttl)
+}
+
+// TestBurstAlertSurvivesAFailedWrite: when recording the alert of the
+// event that crosses the threshold fails, a retry of that event raises it,
+// so the window's one alert is not lost.
+func TestBurstAlertSurvivesAFailedWrite(t *testing.T) {
+	clk := newClock(t0())
+	store := &failOnce{Store: state.NewMemory(clk.Now), prefix: "alerted|"}
+	s := newSet(t, `
+detectors:
+  - {id: b, kind: burst, what: failed-logins, threshold: 3, window: 5m}
+`, Options{Store: store, Now: clk.Now})
+	var evs []*event.Event
+	for i := range 3 {
+		evs = append(evs, failure(t, "anaya", tokyo, t0().Add(time.Duration(i)*time.Minute)))
+	}
+	observe(t, s, evs[0])
+	observe(t, s, evs[1])
+	if a, err := s.Observe(context.Background(), evs[2]); err == nil || len(a) != 0 {
+		t.Fatalf("the failed write was not reported: %v %v", ids(a), err)
+	}
+	if a := observe(t, s, evs[2]); ids(a) != "b" {
+		t.Fatalf("retry of the threshold event = %q; want the burst alert", ids(a))
+	}
+	if a := observe(t, s, failure(t, "anaya", tokyo, t0().Add(4*time.Minute))); len(a) != 0 {
+		t.Fatalf("a later failure in the same window alerted again: %s", ids(a))
+	}
+}

@@ -21,13 +21,18 @@ import (
 // built from the configuration implements it.
 type Engine interface {
 	// Alerts returns the alerts ev raises; their events are clones that may
-	// be kept. An error (a rule that failed at run time) is reported and
-	// does not fail the message: retrying cannot fix a rule.
+	// be kept. An error is reported; it fails the event's message only when
+	// it says it is Temporary (a state store that a retry may reach), since
+	// retrying cannot fix a rule.
 	Alerts(ctx context.Context, ev *event.Event) ([]*event.Alert, error)
 	// Deliver routes and sends alerts, returning those that could not be
 	// delivered and why. Alerts already delivered before are skipped.
 	Deliver(ctx context.Context, alerts []*event.Alert) (failed []*event.Alert, err error)
 }
+
+// temporary is implemented by errors a retry may mend, such as a detector's
+// state store being throttled.
+type temporary interface{ Temporary() bool }
 
 // EngineSource returns the engine for the current configuration.
 type EngineSource interface {
@@ -105,6 +110,12 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		if err != nil {
 			inv.counts.RuleErrors++
 			h.log.ErrorContext(ctx, "rule_failed", "event_id", ev.ID(), "origin", ev.Origin().String(), "error", err)
+			var t temporary
+			if errors.As(err, &t) && t.Temporary() {
+				// A failure a retry can mend (state store throttled):
+				// the message is retried rather than its alert lost.
+				inv.fail(ev.Origin().MessageID, err)
+			}
 		}
 		inv.counts.Alerts += len(alerts)
 		inv.pending = append(inv.pending, alerts...)

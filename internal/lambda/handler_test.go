@@ -240,3 +240,40 @@ func TestParseConfigSource(t *testing.T) {
 		t.Errorf("empty reference = %v, %v; want embedded defaults", src, err)
 	}
 }
+
+// flakyEngine fails Alerts with a temporary error for one event name.
+type flakyEngine struct {
+	fakeEngine
+	failName string
+}
+
+type tempErr struct{}
+
+func (tempErr) Error() string   { return "state store throttled" }
+func (tempErr) Temporary() bool { return true }
+
+func (f *flakyEngine) Alerts(ctx context.Context, ev *event.Event) ([]*event.Alert, error) {
+	a, _ := f.fakeEngine.Alerts(ctx, ev)
+	if ev.Name() == f.failName {
+		return a, tempErr{}
+	}
+	if ev.Name() == "ConsoleLogin" {
+		return a, errors.New("jq rule x: type error") // a rule bug: reported, not retried
+	}
+	return a, nil
+}
+
+func TestTemporaryEngineErrorFailsTheMessage(t *testing.T) {
+	payload := sqsEvent(t, map[string]string{
+		"a": readFile(t, "testdata/eventbridge-signin.json"),
+		"b": readFile(t, "testdata/eventbridge-api-call.json"),
+	}, []string{"a", "b"})
+	eng := &flakyEngine{failName: "CreateBucket"}
+	out, err := newTestHandler(eng, &bytes.Buffer{}).Invoke(context.Background(), payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(out); !strings.Contains(got, `"itemIdentifier":"b"`) || strings.Contains(got, `"itemIdentifier":"a"`) {
+		t.Fatalf("response %s; want only b (temporary error), not a (rule bug)", got)
+	}
+}

@@ -446,11 +446,26 @@ func (p *Pipeline) Alerts(ctx context.Context, ev *event.Event) ([]*event.Alert,
 		more, err := d.Observe(ctx, ev)
 		alerts = append(alerts, more...)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("detectors on %s: %w", ev.Origin(), err))
+			errs = append(errs, &DetectorError{Err: fmt.Errorf("detectors on %s: %w", ev.Origin(), err)})
 		}
 	}
 	return alerts, errors.Join(errs...)
 }
+
+// DetectorError is a detector failure, almost always the state store
+// failing (throttled, unreachable). Unlike a rule failing, a retry can
+// succeed, so it reports itself Temporary: the Lambda face then fails the
+// event's message and the detector sees the event again, which its state
+// makes safe.
+type DetectorError struct{ Err error }
+
+func (e *DetectorError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *DetectorError) Unwrap() error { return e.Err }
+
+// Temporary reports that a retry may succeed.
+func (e *DetectorError) Temporary() bool { return true }
 
 // Deliver routes, groups, renders and sends alerts, each (event, rule,
 // receiver) at most once across retries and processes sharing the store. It
