@@ -154,9 +154,11 @@ func (d *decoder) top(sc *scanner) {
 			d.streamErr(first, idx, err)
 			return
 		}
-		if idx == 1 && oneLine && newline {
+		if idx == 1 && oneLine && newline && !sc.objectOpensAlone() {
 			// Several one-line values: JSON Lines. From here on a line
-			// break ends a value, so a broken line costs only itself.
+			// break ends a value, so a broken line costs only itself. A
+			// second value that is pretty-printed (its "{" alone on its
+			// line) keeps the input plain JSON, where values span lines.
 			sc.lines = true
 		}
 		switch c {
@@ -189,7 +191,7 @@ func (d *decoder) top(sc *scanner) {
 		default:
 			if first {
 				if d.foreign {
-					d.skip(-1, fmt.Sprintf("object is not JSON (starts with %q), so not a CloudTrail log file", c))
+					d.skip(-1, fmt.Sprintf("content is not JSON (starts with %q), so not a CloudTrail log file", c))
 					return
 				}
 				d.inputErr(fmt.Errorf("not a CloudTrail log, event or envelope: the content starts with %q, not with a JSON object or array", c))

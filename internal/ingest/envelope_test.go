@@ -607,3 +607,39 @@ func TestForgedEventBridgeSource(t *testing.T) {
 		t.Fatalf("the same event from aws.signin: %d events, skips %v", len(c.events), c.skips)
 	}
 }
+
+// TestOneLineThenPrettyPrinted: a one-line event followed by pretty-printed
+// ones (files concatenated) is plain JSON, not JSON Lines, and every event
+// is read.
+func TestOneLineThenPrettyPrinted(t *testing.T) {
+	pretty := "{\n  \"eventVersion\": \"1.08\",\n  \"eventID\": \"%s\",\n  \"eventName\": \"StopLogging\"\n}\n"
+	in := `{"eventVersion":"1.08","eventID":"a","eventName":"StopLogging"}` + "\n" +
+		fmt.Sprintf(pretty, "b") + fmt.Sprintf(pretty, "c")
+	c := collect(t, New(Options{}).Stream(context.Background(), "cat", strings.NewReader(in)))
+	if ids := eventIDs(c); !slices.Equal(ids, []string{"a", "b", "c"}) || c.errs() != 0 {
+		t.Fatalf("ids %v, errors %v", ids, c.records)
+	}
+}
+
+// TestWalkSkipsOtherLogs: an AWSLogs/ tree also holds VPC flow logs and
+// load balancer logs; met in a folder walk they are skipped with a reason,
+// while the same file named on its own is an error.
+func TestWalkSkipsOtherLogs(t *testing.T) {
+	dir := t.TempDir()
+	flow := filepath.Join(dir, "vpcflowlogs.log.gz")
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte("version account-id interface-id srcaddr\n2 123456789012 eni-1 10.0.0.1\n"))
+	zw.Close()
+	os.WriteFile(flow, buf.Bytes(), 0o600)
+	os.WriteFile(filepath.Join(dir, "event.json"), []byte(`{"eventVersion":"1.08","eventID":"a"}`), 0o600)
+
+	c := collect(t, New(Options{}).Paths(context.Background(), []string{dir}))
+	if len(c.events) != 1 || len(c.skips) != 1 || c.errs() != 0 {
+		t.Fatalf("walk: %d events, skips %v, errors %v %v", len(c.events), c.skips, c.records, c.inputs)
+	}
+	c = collect(t, New(Options{}).Paths(context.Background(), []string{flow}))
+	if len(c.inputs) != 1 {
+		t.Fatalf("the flow log named on its own: skips %v, inputs %v; want an input error", c.skips, c.inputs)
+	}
+}

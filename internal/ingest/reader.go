@@ -127,7 +127,7 @@ func (r *Reader) path(ctx context.Context, arg string, stdin io.Reader, yield fu
 		return yield(nil, &InputError{Input: arg, Err: unwrapPath(err)})
 	}
 	if !info.IsDir() {
-		return r.file(ctx, arg, yield)
+		return r.file(ctx, arg, false, yield)
 	}
 	cont := true
 	walkErr := filepath.WalkDir(arg, func(p string, de fs.DirEntry, err error) error {
@@ -169,7 +169,10 @@ func (r *Reader) path(ctx context.Context, arg string, stdin io.Reader, yield fu
 			cont = false
 			return filepath.SkipAll
 		}
-		if !r.file(ctx, p, yield) {
+		// A file met in a walk (an AWSLogs/ tree also holds VPC flow logs
+		// and load balancer logs) is skipped with a reason when it is not
+		// JSON; a file named on the command line is an error.
+		if !r.file(ctx, p, true, yield) {
 			cont = false
 			return filepath.SkipAll
 		}
@@ -202,13 +205,14 @@ func unwrapPath(err error) error {
 	return err
 }
 
-func (r *Reader) file(ctx context.Context, name string, yield func(*event.Event, error) bool) bool {
+func (r *Reader) file(ctx context.Context, name string, walked bool, yield func(*event.Event, error) bool) bool {
 	f, err := os.Open(name)
 	if err != nil {
 		return yield(nil, &InputError{Input: name, Err: unwrapPath(err)})
 	}
 	defer f.Close()
 	d := r.newDecoder(ctx, name, "file", yield)
+	d.foreign = walked
 	// Named JSON Lines files are read line by line from the start, so even
 	// a broken first line costs only itself.
 	n := strings.TrimSuffix(strings.ToLower(name), ".gz")

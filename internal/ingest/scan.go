@@ -125,6 +125,17 @@ func (s *scanner) skipBOM() {
 // consume drops one byte already seen by peek.
 func (s *scanner) consume() { s.discard(1) }
 
+// objectOpensAlone reports whether the next line, from the current
+// position, is a lone "{": the first line of a pretty-printed object. It
+// looks only at what is already buffered, so a live stream never waits.
+func (s *scanner) objectOpensAlone() bool {
+	b, _ := s.br.Peek(min(s.br.Buffered(), 4096))
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		b = b[:i]
+	}
+	return string(bytes.TrimSpace(b)) == "{"
+}
+
 // value returns the bytes of the JSON value that starts at the next non-space
 // byte (the caller has skipped the white space with peek). A value larger than
 // the limit is scanned to its end without being kept and reported with
