@@ -8,7 +8,6 @@ import (
 	"io"
 	"iter"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 	_ "time/tzdata" // --timezone works where the system has no zone database (Lambda, scratch images)
@@ -93,17 +92,11 @@ alert at or above that severity fired, else 0.`,
 			if len(args) == 0 {
 				args = []string{"-"}
 			}
-			var opts ingest.Options
-			if hasS3(args) {
-				f, err := ingest.NewDefaultS3Fetcher(cmd.Context())
-				if err != nil {
-					return err
-				}
-				opts.Fetcher = f
-			}
 			c := &checker{
-				set:    set,
-				reader: ingest.New(opts),
+				set: set,
+				// S3 objects named by arguments or by saved notifications
+				// are fetched with AWS configuration loaded on first use.
+				reader: ingest.New(ingest.Options{Fetcher: &lazyS3Fetcher{}}),
 				stdin:  cmd.InOrStdin(),
 				errw:   cmd.ErrOrStderr(),
 				out:    newAlertWriter(cmd.OutOrStdout(), format, loc),
@@ -149,17 +142,6 @@ alert at or above that severity fired, else 0.`,
 	return cmd
 }
 
-// hasS3 reports whether an argument names an S3 object, so that AWS
-// configuration is loaded only when it is needed.
-func hasS3(args []string) bool {
-	for _, a := range args {
-		if strings.HasPrefix(a, "s3://") {
-			return true
-		}
-	}
-	return false
-}
-
 // checker runs a rule set over inputs.
 type checker struct {
 	set    *rule.Set
@@ -203,6 +185,11 @@ func (c *checker) run(ctx context.Context, args []string) (checkStats, error) {
 				}
 				return werr == nil
 			})
+			if werr == nil && arg == "-" && c.out != nil && c.out.pending > 0 {
+				// A live feed on standard input: show each event's alerts
+				// at once rather than when a batch of rows fills.
+				werr = c.out.flush()
+			}
 			if werr != nil {
 				return st, fmt.Errorf("cannot write alerts: %w", werr)
 			}

@@ -172,3 +172,19 @@ func TestRenderWithConfig(t *testing.T) {
 		t.Fatalf("unknown receiver: exit %d %s", code, errs)
 	}
 }
+
+func TestCLIErrorsCannotDriveTheTerminal(t *testing.T) {
+	var out, errb strings.Builder
+	code := Main([]string{"check", "no\x1b]0;pwned\x07such-file.json"}, strings.NewReader(""), &out, &errb)
+	if code != 1 || strings.ContainsAny(errb.String(), "\x1b\x07") || !strings.Contains(errb.String(), `\x1b`) {
+		t.Fatalf("exit %d, stderr %q: want the escape shown, not sent", code, errb.String())
+	}
+}
+
+func TestRenderWithConfigRefusesIgnoredFlags(t *testing.T) {
+	_, errs, code := runCmd(t, newRenderCmd(), "", "--config", "../../examples/root-to-slack-ja.yaml",
+		"--event", "../../rules/testdata/signin/root-login-success.json", "--locale", "ja", "--count", "5")
+	if code != 1 || !strings.Contains(errs, "drop --locale, --count") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+}

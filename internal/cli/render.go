@@ -183,8 +183,15 @@ func runRender(cmd *cobra.Command, o *renderOptions) error {
 // renderWithConfig renders the event as the configuration's pipeline would
 // deliver it, for the receivers named by --receiver (default all).
 func renderWithConfig(cmd *cobra.Command, o *renderOptions) error {
-	if len(o.rules.packs) > 0 || len(o.rules.paths) > 0 || o.ruleID != "" {
-		return fmt.Errorf("with --config, rules come from the configuration; drop --packs, --rules and --rule-id")
+	var ignored []string
+	for _, f := range []string{"packs", "rules", "rule-id", "severity", "title", "summary", "locale", "timezone",
+		"account-name", "template", "channel", "count", "max-alerts"} {
+		if cmd.Flags().Changed(f) {
+			ignored = append(ignored, "--"+f)
+		}
+	}
+	if len(ignored) > 0 {
+		return fmt.Errorf("with --config, the configuration decides rules, locale, time zone, templates and the rest; drop %s", strings.Join(ignored, ", "))
 	}
 	ctx := cmd.Context()
 	p, err := newPipeline(ctx, o.config, true, io.Discard, cmd.ErrOrStderr())

@@ -45,11 +45,13 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		if ee.Err != nil {
-			fmt.Fprintln(stderr, "trailwatch:", ee.Err)
+			fmt.Fprintln(stderr, "trailwatch:", cleanLines(ee.Err.Error()))
 		}
 		return ee.Code
 	}
-	fmt.Fprintln(stderr, "trailwatch:", err)
+	// Errors can quote input (S3 keys from notifications, file names):
+	// nothing in them may act on the terminal.
+	fmt.Fprintln(stderr, "trailwatch:", cleanLines(err.Error()))
 	return 1
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/ingest"
+	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/route"
 	"github.com/trailwatch/trailwatch/internal/route/matcher"
 	"github.com/trailwatch/trailwatch/internal/rule"
@@ -106,7 +107,7 @@ func runRouteTest(cmd *cobra.Command, f routeTestFlags) error {
 		}
 		x.alert("", labels)
 	} else {
-		rs, err := loadRules(c)
+		rs, err := pipeline.LoadRules(c)
 		if err != nil {
 			printLines(cmd.ErrOrStderr(), err)
 			return &ExitError{Code: 1}
@@ -145,7 +146,7 @@ func (x *explainer) events(ctx context.Context, stdin io.Reader, errOut io.Write
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	rd := ingest.New(ingest.Options{})
+	rd := ingest.New(ingest.Options{Fetcher: &lazyS3Fetcher{}})
 	var failed []error
 	for _, file := range files {
 		seq := rd.Paths(ctx, []string{file})
@@ -159,14 +160,14 @@ func (x *explainer) events(ctx context.Context, stdin io.Reader, errOut io.Write
 				if errors.As(err, &ie) {
 					failed = append(failed, err)
 				} else {
-					fmt.Fprintln(errOut, "note:", err)
+					fmt.Fprintln(errOut, "note:", cleanLines(err.Error()))
 				}
 				continue
 			}
 			n++
 			alerts, err := set.Alerts(ctx, ev)
 			if err != nil {
-				fmt.Fprintln(errOut, "warning:", err)
+				fmt.Fprintln(errOut, "warning:", cleanLines(err.Error()))
 			}
 			x.event(ev, alerts)
 		}

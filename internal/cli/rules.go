@@ -140,6 +140,16 @@ func clean(s string) string {
 	return b.String()
 }
 
+// cleanLines is clean for multi-line text, such as joined errors: each line
+// is cleaned and the line breaks between them are kept.
+func cleanLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = clean(l)
+	}
+	return strings.Join(lines, "\n")
+}
+
 func needsClean(s string) bool {
 	for _, r := range s {
 		if r < 0x20 || r >= 0x7f {

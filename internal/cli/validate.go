@@ -4,18 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/trailwatch/trailwatch/internal/config"
+	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/route"
 	"github.com/trailwatch/trailwatch/internal/route/matcher"
-	"github.com/trailwatch/trailwatch/internal/rule"
-	"github.com/trailwatch/trailwatch/rules"
 )
 
 // defaultConfigFile is the configuration read when --config is not given.
@@ -78,7 +75,7 @@ func loadChecked(file string, now func() time.Time) (*config.Config, map[string]
 		return nil, nil, err
 	}
 	var errs []error
-	rs, err := loadRules(c)
+	rs, err := pipeline.LoadRules(c)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -120,70 +117,6 @@ func unknownRuleNotes(c *config.Config, ids map[string]bool) []string {
 		check(fmt.Sprintf("silences[%d]", i), s.Matchers)
 	}
 	return notes
-}
-
-// loadRules loads the rules c selects: built-in packs, rule files, minus the
-// disabled ids, with severity overrides applied. Errors about the
-// configuration point at its lines.
-func loadRules(c *config.Config) ([]*rule.Rule, error) {
-	var errs []error
-	sel := rule.Selection{Builtin: rules.FS}
-	switch {
-	case c.Rules.AllPacks():
-	case c.Rules.NoPacks():
-		sel.Packs = []string{rule.PacksNone}
-	default:
-		have, err := rule.BuiltinPacks(rules.FS)
-		if err != nil {
-			return nil, err
-		}
-		for i, p := range c.Rules.Packs {
-			if !slices.Contains(have, p) {
-				errs = append(errs, c.Errorf(fmt.Sprintf("rules.packs[%d]", i), "unknown pack %q (the built-in packs are %s)", p, strings.Join(have, ", ")))
-			}
-		}
-		sel.Packs = c.Rules.Packs
-	}
-	files, err := c.RuleFiles()
-	if err != nil {
-		errs = append(errs, err)
-	}
-	sel.Paths = files
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	loaded, err := rule.Load(sel)
-	if err != nil {
-		return nil, err
-	}
-	ids := map[string]*rule.Rule{}
-	for _, r := range loaded {
-		ids[r.ID] = r
-	}
-	for i, id := range c.Rules.Disable {
-		if ids[id] == nil {
-			errs = append(errs, c.Errorf(fmt.Sprintf("rules.disable[%d]", i), "no loaded rule has id %q", id))
-		}
-	}
-	for _, id := range slices.Sorted(maps.Keys(c.Rules.Severity)) {
-		sev := c.Rules.Severity[id]
-		r := ids[id]
-		if r == nil {
-			errs = append(errs, c.Errorf("rules.severity."+id, "no loaded rule has id %q", id))
-			continue
-		}
-		r.Severity = sev
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	out := loaded[:0:0]
-	for _, r := range loaded {
-		if !slices.Contains(c.Rules.Disable, r.ID) {
-			out = append(out, r)
-		}
-	}
-	return out, nil
 }
 
 // printLines writes an error one line at a time (errors.Join puts each

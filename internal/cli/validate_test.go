@@ -137,7 +137,7 @@ rules:
   severity: {also-missing: high}
 `)
 	_, errOut, _ = runConfigCmd(t, "validate", "--config", p)
-	want := p + `:2: rules.disable[0]: no loaded rule has id "no-such-rule"` + "\n" +
+	want := p + `:2: rules.disable[0]: no loaded rule or detector has id "no-such-rule"` + "\n" +
 		p + `:3: rules.severity.also-missing: no loaded rule has id "also-missing"` + "\n"
 	if errOut != want {
 		t.Errorf("stderr\n got: %s\nwant: %s", errOut, want)

@@ -288,10 +288,38 @@ func selection(cfg *config.Config) (rule.Selection, error) {
 
 // loadRules loads the rules cfg selects and compiles them into one Set.
 func loadRules(cfg *config.Config) (*rule.Set, error) {
-	sel, err := selection(cfg)
+	rs, err := LoadRules(cfg)
 	if err != nil {
 		return nil, err
 	}
+	return rule.NewSet(rs...)
+}
+
+// LoadRules loads the rules cfg selects: the chosen built-in packs and the
+// user's files, minus rules.disable, with rules.severity applied. Problems
+// with the configuration's own settings name their lines; rules.disable may
+// name detectors too, which the detectors then leave off.
+func LoadRules(cfg *config.Config) ([]*rule.Rule, error) {
+	var errs []error
+	if !cfg.Rules.AllPacks() && !cfg.Rules.NoPacks() {
+		have, err := rule.BuiltinPacks(rules.FS)
+		if err != nil {
+			return nil, err
+		}
+		for i, p := range cfg.Rules.Packs {
+			if !slices.Contains(have, p) {
+				errs = append(errs, cfg.Errorf(fmt.Sprintf("rules.packs[%d]", i), "unknown pack %q (the built-in packs are %s)", p, strings.Join(have, ", ")))
+			}
+		}
+	}
+	sel, err := selection(cfg)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	sel.Disabled = nil
 	loaded, err := rule.Load(sel)
 	if err != nil {
 		return nil, fmt.Errorf("%s: rules: %w", cfg.File, err)
@@ -300,11 +328,23 @@ func loadRules(cfg *config.Config) (*rule.Set, error) {
 	for _, r := range loaded {
 		byID[r.ID] = r
 	}
-	var errs []error
+	if len(cfg.Rules.Disable) > 0 {
+		detectors := map[string]bool{}
+		if dc, err := rule.LoadDetectors(sel); err == nil {
+			for _, d := range dc.Detectors {
+				detectors[d.ID] = true
+			}
+		}
+		for i, id := range cfg.Rules.Disable {
+			if byID[id] == nil && !detectors[id] {
+				errs = append(errs, cfg.Errorf(fmt.Sprintf("rules.disable[%d]", i), "no loaded rule or detector has id %q", id))
+			}
+		}
+	}
 	for _, id := range slices.Sorted(maps.Keys(cfg.Rules.Severity)) {
 		r, ok := byID[id]
 		if !ok {
-			errs = append(errs, cfg.Errorf("rules.severity."+id, "no loaded rule has the id %q", id))
+			errs = append(errs, cfg.Errorf("rules.severity."+id, "no loaded rule has id %q", id))
 			continue
 		}
 		r.Severity = cfg.Rules.Severity[id]
@@ -312,7 +352,13 @@ func loadRules(cfg *config.Config) (*rule.Set, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return rule.NewSet(loaded...)
+	out := loaded[:0:0]
+	for _, r := range loaded {
+		if !slices.Contains(cfg.Rules.Disable, r.ID) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // openGeoIP opens the configuration's GeoIP databases; S3 objects are

@@ -278,7 +278,7 @@ rules:
 		t.Fatalf("alerts %v; want console-login-without-mfa at critical", ruleIDs(a))
 	}
 	_, err = Build(ctx, []byte(base+"    no-such-rule: low\n"), testDeps(t))
-	if err == nil || !strings.Contains(err.Error(), `trailwatch.yaml:10: rules.severity.no-such-rule: no loaded rule has the id "no-such-rule"`) {
+	if err == nil || !strings.Contains(err.Error(), `trailwatch.yaml:10: rules.severity.no-such-rule: no loaded rule has id "no-such-rule"`) {
 		t.Fatalf("unknown id in rules.severity: %v", err)
 	}
 }
