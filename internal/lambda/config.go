@@ -161,6 +161,14 @@ func (r *Reloader) Engine(ctx context.Context) (Engine, error) {
 	}
 	if r.engine != nil {
 		r.log.InfoContext(ctx, "config_reloaded", "source", r.srcName())
+		// Invocations run one at a time in a container and each asks for
+		// the engine at its start, so the replaced one is idle: release
+		// what it holds (a GeoIP database and its temporary file).
+		if c, ok := r.engine.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				r.log.WarnContext(ctx, "config_close_failed", "error", err)
+			}
+		}
 	}
 	r.engine, r.sum = e, sum
 	return e, nil

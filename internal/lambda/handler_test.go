@@ -277,3 +277,28 @@ func TestTemporaryEngineErrorFailsTheMessage(t *testing.T) {
 		t.Fatalf("response %s; want only b (temporary error), not a (rule bug)", got)
 	}
 }
+
+type closingEngine struct {
+	fakeEngine
+	closed bool
+}
+
+func (c *closingEngine) Close() error { c.closed = true; return nil }
+
+func TestReloaderClosesReplacedEngine(t *testing.T) {
+	now := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
+	src := &memSource{b: []byte("v1")}
+	var built []*closingEngine
+	r := NewReloader(src, func(context.Context, []byte) (Engine, error) {
+		e := &closingEngine{}
+		built = append(built, e)
+		return e, nil
+	}, time.Minute, func() time.Time { return now }, nil)
+	r.Engine(context.Background())
+	src.b = []byte("v2")
+	now = now.Add(2 * time.Minute)
+	r.Engine(context.Background())
+	if len(built) != 2 || !built[0].closed || built[1].closed {
+		t.Fatalf("after a reload: %d engines, first closed %v, second closed %v", len(built), built[0].closed, built[1].closed)
+	}
+}
