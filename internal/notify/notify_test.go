@@ -310,6 +310,10 @@ func TestCheckURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://hooks.example.test/x": "",
 		"http://127.0.0.1:1/x":         "",
+		"http://localhost/x":           "",
+		"http://[::1]:8080/x":          "",
+		"http://hooks.example.test/x":  "the url must start with https://",
+		"http://10.0.0.1/x":            "the url must start with https://",
 		"ftp://x/y":                    "the url must start with https://",
 		"hooks.example.test/x":         "the url must start with https://",
 		"https:///x":                   "the url has no host",
