@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,16 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	miniserver "github.com/truora/minidyn/server"
-
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/geoip"
 	"github.com/trailwatch/trailwatch/internal/geoip/geoiptest"
 	"github.com/trailwatch/trailwatch/internal/state"
+	"github.com/trailwatch/trailwatch/internal/state/statetest"
 )
 
 // clock is a manual clock.
@@ -189,25 +183,8 @@ func ids(alerts []*event.Alert) string {
 	return strings.Join(out, ",")
 }
 
-// newDynamoDB starts an in-process DynamoDB stand-in with the state table.
+// newDynamoDB returns a store in an in-process DynamoDB stand-in.
 func newDynamoDB(t *testing.T, now func() time.Time) state.Store {
 	t.Helper()
-	srv := httptest.NewServer(miniserver.NewServer())
-	t.Cleanup(srv.Close)
-	client := dynamodb.New(dynamodb.Options{
-		Region:                          "us-east-1",
-		BaseEndpoint:                    aws.String(srv.URL),
-		Credentials:                     credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		DisableValidateResponseChecksum: true,
-	})
-	_, err := client.CreateTable(context.Background(), &dynamodb.CreateTableInput{
-		TableName:            aws.String("trailwatch-state"),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
-	if err != nil {
-		t.Fatalf("create table: %v", err)
-	}
-	return state.NewDynamoDB(client, "trailwatch-state", now)
+	return state.NewDynamoDB(statetest.DynamoDB(t), statetest.Table, now)
 }

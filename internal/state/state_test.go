@@ -4,19 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net/http/httptest"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	miniserver "github.com/truora/minidyn/server"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/trailwatch/trailwatch/internal/state/statetest"
 )
 
 // clock is a manual clock shared by a store under test.
@@ -52,33 +48,9 @@ func stores(t *testing.T) map[string]factory {
 			return s
 		},
 		"dynamodb": func(t *testing.T, now func() time.Time) Store {
-			return NewDynamoDB(newFakeDynamoDB(t), "trailwatch-state", now)
+			return NewDynamoDB(statetest.DynamoDB(t), statetest.Table, now)
 		},
 	}
-}
-
-// newFakeDynamoDB starts an in-process DynamoDB stand-in with the table the
-// store expects, and returns a real SDK client pointed at it.
-func newFakeDynamoDB(t *testing.T) *dynamodb.Client {
-	t.Helper()
-	srv := httptest.NewServer(miniserver.NewServer())
-	t.Cleanup(srv.Close)
-	client := dynamodb.New(dynamodb.Options{
-		Region:                          "us-east-1",
-		BaseEndpoint:                    aws.String(srv.URL),
-		Credentials:                     credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		DisableValidateResponseChecksum: true,
-	})
-	_, err := client.CreateTable(context.Background(), &dynamodb.CreateTableInput{
-		TableName:            aws.String("trailwatch-state"),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
-	if err != nil {
-		t.Fatalf("create table: %v", err)
-	}
-	return client
 }
 
 func TestStoreContract(t *testing.T) {
