@@ -1,101 +1,37 @@
 package cli
 
 import (
-	"bufio"
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
-	"github.com/valyala/fastjson"
 
 	"github.com/trailwatch/trailwatch/internal/ingest"
+	"github.com/trailwatch/trailwatch/internal/ingest/ingesttest"
 	"github.com/trailwatch/trailwatch/internal/rule"
 	"github.com/trailwatch/trailwatch/rules"
 )
 
-// checkCorpusDir holds the Invictus attack logs (see its README.md).
-const checkCorpusDir = "../rule/testdata/invictus"
-
-// replicaLog writes a gzip CloudTrail log file of at least n events made by
-// repeating the records of the Invictus logs, each copy with fresh eventIDs,
-// and returns its path and event count.
+// replicaLog writes a gzip CloudTrail log file of n events made by
+// repeating the records of the Invictus logs, each copy with fresh
+// eventIDs, and returns its path and event count.
 func replicaLog(tb testing.TB, n int) (string, int) {
 	tb.Helper()
-	files, err := filepath.Glob(filepath.Join(checkCorpusDir, "*.json.gz"))
-	if err != nil || len(files) == 0 {
-		tb.Fatalf("no Invictus logs: %v", err)
-	}
-	slices.Sort(files)
-	var recs [][]byte
-	var p fastjson.Parser
-	for _, name := range files {
-		f, err := os.Open(name)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		b, err := io.ReadAll(zr)
-		f.Close()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		v, err := p.ParseBytes(b)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for _, r := range v.GetArray("Records") {
-			recs = append(recs, r.MarshalTo(nil))
-		}
-	}
 	name := filepath.Join(tb.TempDir(), "111122223333_CloudTrail_us-east-1_20230710T1145Z_replica.json.gz")
 	f, err := os.Create(name)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	zw := gzip.NewWriter(f)
-	w := bufio.NewWriter(zw)
-	w.WriteString(`{"Records":[`)
-	count := 0
-	for copyNo := 0; count < n; copyNo++ {
-		for _, r := range recs {
-			v, err := p.ParseBytes(r)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			out := r
-			if id := string(v.GetStringBytes("eventID")); id != "" {
-				fresh := fmt.Sprintf("%08x-%s", copyNo, id[min(9, len(id)):])
-				out = []byte(strings.Replace(string(r), `"eventID":"`+id+`"`, `"eventID":"`+fresh+`"`, 1))
-			}
-			if count > 0 {
-				w.WriteByte(',')
-			}
-			w.Write(out)
-			count++
-		}
-	}
-	w.WriteString("]}")
-	if err := w.Flush(); err != nil {
-		tb.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		tb.Fatal(err)
-	}
+	ingesttest.WriteReplicaLog(tb, f, n, gzip.DefaultCompression)
 	if err := f.Close(); err != nil {
 		tb.Fatal(err)
 	}
-	return name, count
+	return name, n
 }
 
 // BenchmarkCheckEndToEnd runs what `trailwatch check --format json` does

@@ -1,11 +1,8 @@
 package rule_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -14,49 +11,11 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/valyala/fastjson"
-
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/ingest/ingesttest"
 	"github.com/trailwatch/trailwatch/internal/rule"
 	"github.com/trailwatch/trailwatch/rules"
 )
-
-// invictusRecords returns the raw records of the Invictus logs in
-// testdata/invictus, in file order.
-func invictusRecords(tb testing.TB) [][]byte {
-	tb.Helper()
-	files, err := filepath.Glob("testdata/invictus/*.json.gz")
-	if err != nil || len(files) == 0 {
-		tb.Fatalf("no Invictus logs: %v", err)
-	}
-	slices.Sort(files)
-	var out [][]byte
-	var p fastjson.Parser
-	for _, name := range files {
-		f, err := os.Open(name)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		var b strings.Builder
-		if _, err := bufio.NewReader(zr).WriteTo(&b); err != nil {
-			tb.Fatal(err)
-		}
-		f.Close()
-		v, err := p.Parse(b.String())
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for _, r := range v.GetArray("Records") {
-			out = append(out, r.MarshalTo(nil))
-		}
-	}
-	return out
-}
 
 // BenchmarkMatchBuiltin matches pre-parsed Invictus events against every
 // built-in pack: the rule engine's share of the end-to-end cost.
@@ -79,7 +38,7 @@ var (
 
 func parsedInvictus(b *testing.B) []*event.Event {
 	parsedOnce.Do(func() {
-		for i, r := range invictusRecords(b) {
+		for i, r := range ingesttest.InvictusRecords(b) {
 			ev, err := event.Parse(r, event.Origin{Input: "invictus", Index: i})
 			if err != nil {
 				b.Fatal(err)

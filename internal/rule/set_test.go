@@ -1,20 +1,15 @@
 package rule
 
 import (
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
 
-	"github.com/valyala/fastjson"
-
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/ingest/ingesttest"
 )
 
 const setRules = `rules:
@@ -231,35 +226,6 @@ func FuzzLoad(f *testing.F) {
 // invictusSample returns up to n raw records of the Invictus logs.
 func invictusSample(t *testing.T, n int) [][]byte {
 	t.Helper()
-	files, err := filepath.Glob("testdata/invictus/*.json.gz")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no Invictus logs: %v", err)
-	}
-	var out [][]byte
-	for _, name := range files {
-		f, err := os.Open(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(zr)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, err := fastjson.ParseBytes(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range v.GetArray("Records") {
-			out = append(out, r.MarshalTo(nil))
-			if len(out) == n {
-				return out
-			}
-		}
-	}
-	return out
+	recs := ingesttest.InvictusRecords(t)
+	return recs[:min(n, len(recs))]
 }
