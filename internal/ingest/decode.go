@@ -339,17 +339,13 @@ func (d *decoder) records(sc *scanner, idx *int) bool {
 		} else if cut.marker != nil {
 			cut.miss()
 		}
-		raw, _, err := sc.value()
-		if err != nil {
-			if errors.Is(err, errTooLarge) {
-				if !d.recordErr(*idx, err) {
-					return false
-				}
-				*idx++
-				continue
-			}
-			d.arrayEnd(*idx, err)
+		raw, ok, cont := d.arrayElement(sc, *idx)
+		if !cont {
 			return false
+		}
+		if !ok {
+			*idx++
+			continue
 		}
 		cut.learn(raw)
 		if !d.record(raw, *idx) {
@@ -361,6 +357,22 @@ func (d *decoder) records(sc *scanner, idx *int) bool {
 		}
 	}
 	return d.objectRest(sc, *idx)
+}
+
+// arrayElement reads the next element of an array. ok is false when the
+// element was too large and has been reported (the caller moves past it);
+// cont is false when reading must stop (a broken array, or the consumer
+// stopped).
+func (d *decoder) arrayElement(sc *scanner, idx int) (raw []byte, ok, cont bool) {
+	raw, _, err := sc.value()
+	if err == nil {
+		return raw, true, true
+	}
+	if errors.Is(err, errTooLarge) {
+		return nil, false, d.recordErr(idx, err)
+	}
+	d.arrayEnd(idx, err)
+	return nil, false, false
 }
 
 // arrayEnd reports an input that ended or failed inside an array.
@@ -440,17 +452,13 @@ func (d *decoder) array(sc *scanner, idx *int) bool {
 				return false
 			}
 		}
-		raw, _, err := sc.value()
-		if err != nil {
-			if errors.Is(err, errTooLarge) {
-				if !d.recordErr(*idx, err) {
-					return false
-				}
-				*idx++
-				continue
-			}
-			d.arrayEnd(*idx, err)
+		raw, ok, cont := d.arrayElement(sc, *idx)
+		if !cont {
 			return false
+		}
+		if !ok {
+			*idx++
+			continue
 		}
 		if !d.doc(raw, *idx) {
 			return false
