@@ -12,8 +12,11 @@ package rules
 import "embed"
 
 // FS holds every built-in pack (*.yaml at its root) and the test events under
-// testdata/, at the same relative paths as in the source tree, so that a
-// pack's `file: testdata/...` test references resolve inside FS.
+// testdata/<pack>/, at the same relative paths as in the source tree, so that
+// a pack's `file: testdata/...` test references resolve inside FS and
+// `trailwatch test` runs them from the binary, with the README attributing
+// them. Data only this package's Go tests read (testdata/panther) stays out
+// of the binary.
 //
-//go:embed *.yaml testdata
+//go:embed *.yaml testdata/README.md testdata/cis testdata/compute testdata/data testdata/iam testdata/logging testdata/root testdata/secrets testdata/signin
 var FS embed.FS

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -55,7 +56,7 @@ type pantherCase struct {
 // readPantherCases reads every Panther test, grouped by Panther rule id.
 func readPantherCases(t *testing.T) map[string][]pantherCase {
 	t.Helper()
-	f, err := FS.Open(pantherTests)
+	f, err := os.Open(pantherTests)
 	if err != nil {
 		t.Fatalf("opening %s: %v", pantherTests, err)
 	}
