@@ -58,6 +58,34 @@ type RuleInfo struct {
 	Description string
 	Tags        []string
 	Refs        []string
+	// Locales holds the rule's title and description in other languages,
+	// keyed by locale ("ja"); Title and Description are the English text.
+	Locales map[string]LocalText
+}
+
+// LocalText is a rule's or detector's text in one locale. Empty fields fall
+// back to the English text.
+type LocalText struct {
+	Title       string
+	Description string
+}
+
+// TitleIn returns the rule's title in locale, or the English title when
+// the rule has none in that locale.
+func (r RuleInfo) TitleIn(locale string) string {
+	if t := r.Locales[locale].Title; t != "" {
+		return t
+	}
+	return r.Title
+}
+
+// DescriptionIn returns the rule's description in locale, or the English
+// description when the rule has none in that locale.
+func (r RuleInfo) DescriptionIn(locale string) string {
+	if d := r.Locales[locale].Description; d != "" {
+		return d
+	}
+	return r.Description
 }
 
 // Alert is one rule firing on one event.
@@ -72,6 +100,18 @@ type Alert struct {
 	Annotation string
 	// Context holds extra facts detectors add, such as "location" or "asn".
 	Context map[string]string
+	// Summaries holds the summary rendered in other locales, keyed by
+	// locale ("ja"), for rules that carry a summary in that locale.
+	Summaries map[string]string
+}
+
+// SummaryIn returns the alert's summary in locale, or the English summary
+// when the rule has none in that locale.
+func (a *Alert) SummaryIn(locale string) string {
+	if s, ok := a.Summaries[locale]; ok && s != "" {
+		return s
+	}
+	return a.Summary
 }
 
 // Key identifies the alert for idempotent delivery: the event id and the rule

@@ -212,8 +212,8 @@ func (r *Renderer) alertView(a *event.Alert) AlertView {
 	c := func(s string) string { return Truncate(s, maxViewRunes) }
 	v := AlertView{
 		RuleID:            a.Rule.ID,
-		RuleTitle:         a.Rule.Title,
-		RuleDescription:   a.Rule.Description,
+		RuleTitle:         a.Rule.TitleIn(w.Locale),
+		RuleDescription:   a.Rule.DescriptionIn(w.Locale),
 		Tags:              a.Rule.Tags,
 		Severity:          a.Rule.Severity,
 		SeverityName:      w.severity(a.Rule.Severity),
@@ -233,7 +233,7 @@ func (r *Renderer) alertView(a *event.Alert) AlertView {
 		ErrorCode:         c(e.ErrorCode()),
 		ErrorMessage:      c(e.ErrorMessage()),
 		ConsoleURL:        e.ConsoleURL(),
-		Summary:           oneLine(c(a.Summary)),
+		Summary:           oneLine(c(a.SummaryIn(w.Locale))),
 		Annotation:        oneLine(c(a.Annotation)),
 		Alert:             a,
 	}

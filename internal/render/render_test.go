@@ -253,3 +253,29 @@ func TestGoldenJSON(t *testing.T) {
 		}
 	}
 }
+
+// A rule's text in the receiver's locale replaces its English title,
+// description and summary; a rule without it keeps the English.
+func TestRuleTextInLocale(t *testing.T) {
+	ev := event.MustParse(`{"eventName":"ConsoleLogin","eventTime":"2026-11-23T01:15:00Z","recipientAccountId":"111122223333","userIdentity":{"type":"Root"},"sourceIPAddress":"198.51.100.7"}`)
+	a := &event.Alert{
+		Rule: event.RuleInfo{ID: "root-console-login", Title: "Root user signed in", Severity: event.SeverityCritical,
+			Locales: map[string]event.LocalText{"ja": {Title: "ルートユーザーがサインインしました"}}},
+		Event:     ev,
+		Summary:   "Root signed in from 198.51.100.7",
+		Summaries: map[string]string{"ja": "198.51.100.7 からルートユーザーがサインインしました"},
+	}
+	for _, tc := range []struct{ locale, title, summary string }{
+		{"ja", "ルートユーザーがサインインしました", "198.51.100.7 からルートユーザーがサインインしました"},
+		{"en", "Root user signed in", "Root signed in from 198.51.100.7"},
+	} {
+		p, err := newTestRenderer(t, tc.locale).Render("slack", "ops", &Group{Key: "k", Receiver: "ops", Alerts: []*event.Alert{a}, Count: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := string(p.Body)
+		if !strings.Contains(body, tc.title) || !strings.Contains(body, tc.summary) {
+			t.Errorf("%s message lacks %q or %q:\n%s", tc.locale, tc.title, tc.summary, body)
+		}
+	}
+}

@@ -21,7 +21,10 @@ import (
 )
 
 // ruleKeys are the keys a rule may have, in the order the docs list them.
-var ruleKeys = []string{"id", "title", "severity", "description", "tags", "refs", "summary", "pattern", "filter", "jq", "tests"}
+var ruleKeys = []string{"id", "title", "severity", "description", "tags", "refs", "summary", "locales", "pattern", "filter", "jq", "tests"}
+
+// localKeys are the keys of one locale's text under a rule's locales.
+var localKeys = []string{"title", "summary", "description"}
 
 // fileKeys are the top-level keys of a rule file.
 var fileKeys = []string{"rules", "networks", "detectors"}
@@ -327,6 +330,8 @@ func (p *fileParser) rule(i int, node ast.Node) *Rule {
 			langLine, langValue = kl, kv.Value
 		case "tests":
 			r.Tests = p.tests(kv, who)
+		case "locales":
+			r.Locales = p.locales(kv, r.ID, who)
 		}
 	}
 	if r.Title == "" {
@@ -407,6 +412,55 @@ func (p *fileParser) compile(r *Rule, lang string, kl int, v ast.Node, who strin
 		return
 	}
 	p.errorf(kl, "%sunknown language %q", who, lang)
+}
+
+// locales reads a rule's text in other languages:
+//
+//	locales:
+//	  ja: {title: ..., summary: ..., description: ...}
+func (p *fileParser) locales(kv *ast.MappingValueNode, id, who string) map[string]*Local {
+	if isNull(kv.Value) {
+		return nil
+	}
+	m, ok := kv.Value.(*ast.MappingNode)
+	if !ok {
+		p.errorf(line(kv.Key), "%slocales must be a mapping of locale to text (ja: {title: ..., summary: ...}), found %s", who, kind(kv.Value))
+		return nil
+	}
+	hint := "the locales a rule may carry text in are " + quoteList(Locales) + " (the rule's own title and summary are English)"
+	out := map[string]*Local{}
+	for _, lkv := range p.entries(m, who+"locales: ", Locales, hint) {
+		loc, _ := keyText(lkv.Key)
+		lw := fmt.Sprintf("%slocales.%s: ", who, loc)
+		lm, ok := lkv.Value.(*ast.MappingNode)
+		if !ok {
+			p.errorf(line(lkv.Key), "%swant a mapping with %s, found %s", lw, quoteList(localKeys), kind(lkv.Value))
+			continue
+		}
+		l := &Local{}
+		for _, f := range p.entries(lm, lw, localKeys, "a locale has the keys "+strings.Join(localKeys, ", ")) {
+			k, _ := keyText(f.Key)
+			switch k {
+			case "title":
+				l.Title = p.text(f, lw)
+			case "description":
+				l.Description = strings.TrimSpace(p.text(f, lw))
+			case "summary":
+				src := p.text(f, lw)
+				if src == "" {
+					continue
+				}
+				t, err := compileSummary(id, src)
+				if err != nil {
+					p.errorf(line(f.Key), "%ssummary: %v", lw, err)
+					continue
+				}
+				l.Summary, l.summary = t, &summaryTemplate{tmpl: t, parts: direct(t)}
+			}
+		}
+		out[loc] = l
+	}
+	return out
 }
 
 // tests reads a rule's test list.

@@ -80,8 +80,29 @@ func TestLoadErrors(t *testing.T) {
     title: Root login
     severity: high
     filtre: '{ $.userIdentity.type = Root }'
-`, `rules/signin.yaml:5: rule "root-login": unknown key "filtre"; a rule has the keys id, title, severity, description, tags, refs, summary, pattern, filter, jq, tests
+`, `rules/signin.yaml:5: rule "root-login": unknown key "filtre"; a rule has the keys id, title, severity, description, tags, refs, summary, locales, pattern, filter, jq, tests
 rules/signin.yaml:2: rule "root-login": has no match; a rule has exactly one of pattern, filter, jq`},
+		{"unknown locale", `rules:
+  - id: root-login
+    title: Root login
+    severity: high
+    filter: '{ $.userIdentity.type = Root }'
+    locales:
+      en: {title: Root login}
+      fr: {title: Connexion root}
+`, `rules/signin.yaml:7: rule "root-login": locales: unknown key "en"; the locales a rule may carry text in are "ja" (the rule's own title and summary are English)
+rules/signin.yaml:8: rule "root-login": locales: unknown key "fr"; the locales a rule may carry text in are "ja" (the rule's own title and summary are English)`},
+		{"bad locale text", `rules:
+  - id: root-login
+    title: Root login
+    severity: high
+    filter: '{ $.userIdentity.type = Root }'
+    locales:
+      ja:
+        titel: ルート
+        summary: '{{.Nope'
+`, `rules/signin.yaml:8: rule "root-login": locales.ja: unknown key "titel"; a locale has the keys title, summary, description
+rules/signin.yaml:9: rule "root-login": locales.ja: summary: template: root-login:1: unclosed action`},
 		{"unknown top-level key", "rule:\n  - id: x\n", `rules/signin.yaml:1: unknown key "rule"; a rule file has the keys "rules", "networks" and "detectors"`},
 		{"duplicate id", good + `  - id: root-login
     title: Root login again
@@ -352,6 +373,58 @@ func TestRunTestsFailures(t *testing.T) {
 	for i, w := range want {
 		if got := results[i].Failure(); got != w {
 			t.Errorf("result %d:\n%s\nwant:\n%s", i, got, w)
+		}
+	}
+}
+
+func TestLoadLocales(t *testing.T) {
+	src := `rules:
+  - id: root-login
+    title: Root signed in
+    summary: 'Root signed in from {{.SourceIP}}'
+    severity: high
+    filter: '{ $.userIdentity.type = Root }'
+    locales:
+      ja:
+        title: ルートユーザーがサインインしました
+        summary: '{{.SourceIP}} からルートユーザーがサインインしました'
+  - id: no-ja
+    title: Any event
+    severity: info
+    pattern: {eventName: [ConsoleLogin]}
+`
+	rules, err := load(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := NewSet(rules...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := event.MustParse(`{"eventName":"ConsoleLogin","userIdentity":{"type":"Root"},"sourceIPAddress":"198.51.100.7"}`)
+	alerts, err := set.Alerts(context.Background(), ev)
+	if err != nil || len(alerts) != 2 {
+		t.Fatalf("alerts = %d, %v", len(alerts), err)
+	}
+	a := alerts[0]
+	if a.Rule.ID != "root-login" {
+		a = alerts[1]
+	}
+	if got := a.Rule.TitleIn("ja"); got != "ルートユーザーがサインインしました" {
+		t.Errorf("ja title = %q", got)
+	}
+	if got := a.Rule.TitleIn("en"); got != "Root signed in" {
+		t.Errorf("en title = %q", got)
+	}
+	if got := a.SummaryIn("ja"); got != "198.51.100.7 からルートユーザーがサインインしました" {
+		t.Errorf("ja summary = %q", got)
+	}
+	if got := a.SummaryIn("en"); got != "Root signed in from 198.51.100.7" {
+		t.Errorf("en summary = %q", got)
+	}
+	for _, b := range alerts {
+		if b.Rule.ID == "no-ja" && (b.Rule.TitleIn("ja") != "Any event" || b.Summaries != nil) {
+			t.Errorf("a rule without ja text: title %q summaries %v", b.Rule.TitleIn("ja"), b.Summaries)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package rule
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"text/template"
 
@@ -33,6 +34,9 @@ type Rule struct {
 	Source string
 	// Tests are the rule's own test cases.
 	Tests []Test
+	// Locales holds the rule's text in other languages, keyed by locale
+	// ("ja"); the fields above are the English text.
+	Locales map[string]*Local
 
 	matcher Matcher
 	summary *summaryTemplate
@@ -41,9 +45,23 @@ type Rule struct {
 // Where returns "file:line" for messages about the rule.
 func (r *Rule) Where() string { return fmt.Sprintf("%s:%d", r.File, r.Line) }
 
+// Local is a rule's text in one locale. Empty fields fall back to the
+// English text.
+type Local struct {
+	Title       string
+	Description string
+	// Summary is the compiled summary template in this locale, or nil.
+	Summary *template.Template
+
+	summary *summaryTemplate
+}
+
+// Locales lists the locales a rule may carry text in besides English.
+var Locales = []string{"ja"}
+
 // Info returns what an alert carries of the rule.
 func (r *Rule) Info() event.RuleInfo {
-	return event.RuleInfo{
+	info := event.RuleInfo{
 		ID:          r.ID,
 		Title:       r.Title,
 		Severity:    r.Severity,
@@ -51,6 +69,13 @@ func (r *Rule) Info() event.RuleInfo {
 		Tags:        r.Tags,
 		Refs:        r.Refs,
 	}
+	if len(r.Locales) > 0 {
+		info.Locales = make(map[string]event.LocalText, len(r.Locales))
+		for loc, l := range r.Locales {
+			info.Locales[loc] = event.LocalText{Title: l.Title, Description: l.Description}
+		}
+	}
+	return info
 }
 
 // Matcher returns the rule's compiled match.
@@ -77,6 +102,34 @@ func (r *Rule) RenderSummary(ev *event.Event) (string, error) {
 		return "", fmt.Errorf("rule %q: summary: %w", r.ID, err)
 	}
 	return s, nil
+}
+
+// RenderSummaries renders the rule's summary in every locale it carries one
+// for, keyed by locale; nil when it carries none.
+func (r *Rule) RenderSummaries(ev *event.Event) (map[string]string, error) {
+	var (
+		out  map[string]string
+		errs []error
+	)
+	for loc, l := range r.Locales {
+		if l.Summary == nil {
+			continue
+		}
+		st := l.summary
+		if st == nil || st.tmpl != l.Summary {
+			st = &summaryTemplate{tmpl: l.Summary}
+		}
+		s, err := st.render(ev)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("rule %q: summary (%s): %w", r.ID, loc, err))
+			continue
+		}
+		if out == nil {
+			out = make(map[string]string, len(r.Locales))
+		}
+		out[loc] = s
+	}
+	return out, errors.Join(errs...)
 }
 
 // Test is one of a rule's test cases: an event and whether the rule should

@@ -174,7 +174,11 @@ func (s *Set) alerts(ctx context.Context, ev *event.Event, keep bool, yield func
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", ev.Origin(), err))
 		}
-		return yield(&event.Alert{Rule: r.Info(), Event: target, Summary: sum, Annotation: ann})
+		local, err := r.RenderSummaries(target)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", ev.Origin(), err))
+		}
+		return yield(&event.Alert{Rule: r.Info(), Event: target, Summary: sum, Summaries: local, Annotation: ann})
 	})
 	if err != nil {
 		errs = append([]error{err}, errs...)
