@@ -138,5 +138,10 @@ func FuzzGlob(f *testing.F) {
 		if got := g.match(folded); got != want {
 			t.Fatalf("glob %q on %q: %v, regexp %s says %v", pat, text, got, re.String(), want)
 		}
+		if isASCII([]byte(text)) {
+			if got := g.matchASCII([]byte(text)); got != want {
+				t.Fatalf("glob %q on ASCII %q without folding: %v, regexp %s says %v", pat, text, got, re.String(), want)
+			}
+		}
 	})
 }

@@ -185,3 +185,81 @@ func matchTokens(toks []token, b []byte) bool {
 		ti, bi = starT+1, starB
 	}
 }
+
+// matchASCII matches a star-only value against ASCII text without folding a
+// copy of it: ASCII letters compare to the value's folded (upper-case)
+// letters. A value holding a character that folds outside ASCII cannot
+// match ASCII text.
+func (g *glob) matchASCII(b []byte) bool {
+	if !g.starOnly {
+		return matchTokens(g.toks, AppendFold(nil, b))
+	}
+	pieces := g.pieces
+	if len(g.toks) == 0 {
+		return len(b) == 0
+	}
+	if len(g.toks) == 1 && g.anchoredStart {
+		eq, _ := equalFoldASCII(b, pieces[0])
+		return eq
+	}
+	if g.anchoredStart {
+		p := pieces[0]
+		if len(b) < len(p) || !prefixFoldASCII(b, p) {
+			return false
+		}
+		b, pieces = b[len(p):], pieces[1:]
+	}
+	if g.anchoredEnd {
+		p := pieces[len(pieces)-1]
+		if len(b) < len(p) || !prefixFoldASCII(b[len(b)-len(p):], p) {
+			return false
+		}
+		b, pieces = b[:len(b)-len(p)], pieces[:len(pieces)-1]
+	}
+	for _, p := range pieces {
+		i := indexFoldASCII(b, p)
+		if i < 0 {
+			return false
+		}
+		b = b[i+len(p):]
+	}
+	return true
+}
+
+// upperASCII folds one ASCII byte.
+func upperASCII(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - ('a' - 'A')
+	}
+	return c
+}
+
+// prefixFoldASCII reports whether b starts with the folded text p
+// (len(b) >= len(p)).
+func prefixFoldASCII(b, p []byte) bool {
+	for i, c := range p {
+		if upperASCII(b[i]) != c {
+			return false
+		}
+	}
+	return true
+}
+
+// indexFoldASCII returns where the folded text p first occurs in the ASCII
+// text b, or -1.
+func indexFoldASCII(b, p []byte) int {
+	if len(p) == 0 {
+		return 0
+	}
+	first := p[0]
+	other := first
+	if 'A' <= first && first <= 'Z' {
+		other = first + ('a' - 'A')
+	}
+	for i := 0; i+len(p) <= len(b); i++ {
+		if c := b[i]; (c == first || c == other) && prefixFoldASCII(b[i:], p) {
+			return i
+		}
+	}
+	return -1
+}

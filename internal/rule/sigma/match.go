@@ -228,10 +228,11 @@ func (fc *fieldCond) leaves(root, v *fastjson.Value, only *value) bool {
 		ftext  []byte
 		folded [128]byte
 	)
-	// Fold the text once, when a value compares folded text and the
-	// literal fast path (ASCII text against a plain word) does not decide.
+	// Fold the text once, when a value needs folded text: ASCII text is
+	// compared with the folded values directly (the common case), other
+	// text and ? wildcards and field references need a folded copy.
 	if only != nil {
-		if !only.cased && needsFold(only.kind) && (!only.glob.isLiteral || only.kind != vGlob || !isASCII(text)) {
+		if !only.cased && needsFold(only.kind) && (only.foldAlways() || !isASCII(text)) {
 			ftext = AppendFold(folded[:0], text)
 		}
 		return only.test(root, v, text, ftext)
@@ -278,6 +279,12 @@ func equalFoldASCII(text, folded []byte) (eq, decided bool) {
 	return eq, true
 }
 
+// foldAlways reports whether the value needs folded text even when the
+// text is ASCII: ? wildcards and field references.
+func (val *value) foldAlways() bool {
+	return val.kind == vRef || ((val.kind == vGlob || val.kind == vNumber) && !val.glob.starOnly)
+}
+
 // needsFold reports whether a value kind compares folded text when it is
 // case-insensitive.
 func needsFold(k valueKind) bool { return k == vGlob || k == vNumber || k == vRef }
@@ -308,11 +315,10 @@ func numberText(v *fastjson.Value) []byte { return v.MarshalTo(nil) }
 // test matches one scalar v whose text is text; ftext is the text folded,
 // which leaves provides whenever this value needs it.
 func (val *value) test(root, v *fastjson.Value, text, ftext []byte) bool {
-	if ftext == nil && val.kind == vGlob && !val.cased && val.glob.isLiteral {
-		// Most values are plain words: compare ASCII text without folding
-		// a copy.
-		eq, _ := equalFoldASCII(text, val.glob.folded)
-		return eq
+	if ftext == nil && !val.cased && (val.kind == vGlob || (val.kind == vNumber && v.Type() == fastjson.TypeString)) {
+		// ASCII text: compare with the folded value without folding a
+		// copy (leaves folds the text whenever this cannot decide).
+		return val.glob.matchASCII(text)
 	}
 	cmp := text
 	if !val.cased && needsFold(val.kind) {

@@ -501,7 +501,7 @@ func (p *docParser) fieldCond(sel, field string, mods []string, vn ast.Node, lin
 		fc.values = append(fc.values, v)
 		if !v.cased && needsFold(v.kind) {
 			fc.fold = true
-			if v.kind != vGlob || !v.glob.isLiteral {
+			if v.foldAlways() {
 				fc.foldAlways = true
 			}
 		}
