@@ -18,7 +18,6 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/trailwatch/trailwatch/internal/event"
-	"github.com/trailwatch/trailwatch/internal/rule/sigma"
 )
 
 // ruleKeys are the keys a rule may have, in the order the docs list them.
@@ -207,7 +206,7 @@ func parse(data []byte, file string, resolve resolveFunc) ([]*Rule, error) {
 		p.errorf(line(body), `want a mapping with a "rules" list, found %s`, kind(body))
 		return nil, errors.Join(p.errs...)
 	}
-	if sigma.IsDocument(top) {
+	if isSigmaDocument(top) {
 		return p.sigmaDocument(top, data), errors.Join(p.errs...)
 	}
 	var list ast.Node

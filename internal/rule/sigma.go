@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
@@ -108,16 +109,16 @@ func (p *fileParser) sigmaMeta(r *Rule, sr *sigma.Rule) {
 	if credit := sigmaCredit(sr); credit != "" {
 		r.Description = strings.TrimSpace(r.Description + "\n\n" + credit)
 	}
-	r.Tags = append(r.Tags, "sigma")
+	r.Tags = appendNew(r.Tags, "sigma")
 	for _, t := range sr.Tags {
-		r.Tags = append(r.Tags, t)
+		r.Tags = appendNew(r.Tags, t)
 		if m := attackTechnique.FindStringSubmatch(t); m != nil {
-			r.Tags = append(r.Tags, "mitre-"+strings.ToUpper(m[1]))
+			r.Tags = appendNew(r.Tags, "mitre-"+strings.ToUpper(m[1]))
 		}
 	}
-	r.Refs = append(r.Refs, sr.References...)
+	r.Refs = appendNew(r.Refs, sr.References...)
 	if sr.ID != "" {
-		r.Refs = append(r.Refs, "sigma:"+sr.ID)
+		r.Refs = appendNew(r.Refs, "sigma:"+sr.ID)
 	}
 	by := templateText(sr.Author)
 	if by == "" {
@@ -163,6 +164,16 @@ func (p *fileParser) setSummary(r *Rule, l *Local, src string) {
 	l.Summary, l.summary = t, st
 }
 
+// appendNew appends the texts list does not hold yet.
+func appendNew(list []string, texts ...string) []string {
+	for _, t := range texts {
+		if !slices.Contains(list, t) {
+			list = append(list, t)
+		}
+	}
+	return list
+}
+
 // sigmaCredit is the paragraph that credits a Sigma rule.
 func sigmaCredit(sr *sigma.Rule) string {
 	var b strings.Builder
@@ -192,6 +203,20 @@ var attackTechnique = regexp.MustCompile(`^attack\.(t\d{4}(?:\.\d{3})?)$`)
 // templateText makes text safe to put in a template's source.
 func templateText(s string) string {
 	return strings.ReplaceAll(s, "{{", `{{"{{"}}`)
+}
+
+// isSigmaDocument reports whether a file's top-level mapping is a Sigma
+// rule: it has detection or logsource, and none of a rule file's keys.
+func isSigmaDocument(top *ast.MappingNode) bool {
+	if !sigma.IsDocument(top) {
+		return false
+	}
+	for _, kv := range top.Values {
+		if k, _ := keyText(kv.Key); slices.Contains(fileKeys, k) {
+			return false
+		}
+	}
+	return true
 }
 
 // sigmaDocument loads a file that is itself a Sigma rule: one rule whose id
