@@ -80,6 +80,7 @@ func TestMatch(t *testing.T) {
 		{"gte", "    s:\n        requestParameters.count|gte: 42\n    condition: s", true},
 		{"lt", "    s:\n        additionalEventData.bytes|lt: 1500\n    condition: s", false},
 		{"lte", "    s:\n        additionalEventData.bytes|lte: 1500.0\n    condition: s", true},
+		{"gt with the number quoted", "    s:\n        requestParameters.count|gt: '41.5'\n    condition: s", true},
 		{"gt on text is no match", "    s:\n        eventName|gt: 1\n    condition: s", false},
 		{"null matches missing", "    s:\n        errorCode: null\n    condition: s", true},
 		{"null matches JSON null", "    s:\n        responseElements: null\n    condition: s", true},

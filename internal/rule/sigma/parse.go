@@ -554,6 +554,9 @@ func (p *docParser) value(who string, n ast.Node, strMode, typeMod, reFlags stri
 	case "gt", "gte", "lt", "lte":
 		f, ok := number(n)
 		if !ok {
+			f, ok = parseNumber([]byte(text))
+		}
+		if !ok {
 			p.errorf(line, "%s: %s compares numbers, found %q", who, typeMod, text)
 			return value{}, false
 		}
