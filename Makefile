@@ -20,9 +20,11 @@ vet:
 unit:
 	$(GO) test -race -timeout 15m $(PKGS)
 
-# The built-in packs' own rule tests, run by the binary as a user would.
+# The built-in packs' own rule tests, run by the binary as a user would, and
+# SigmaHQ's CloudTrail rules, loaded unchanged, with their tests.
 ruletests:
 	$(GO) run ./cmd/trailwatch test
+	$(GO) run ./cmd/trailwatch test internal/rule/testdata/sigma/tests
 
 # CloudFormation templates, checked with cfn-lint (pinned in package.json).
 node_modules/.package-lock.json: package.json package-lock.json

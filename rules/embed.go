@@ -2,7 +2,8 @@
 // tests run on.
 //
 // Each rules/<pack>.yaml file is one pack (signin, root, cis, iam, logging,
-// data, compute, secrets); testdata/<pack>/ holds the real CloudTrail events
+// data, compute, secrets, storage, network, account, threats);
+// testdata/<pack>/ holds the real CloudTrail events
 // that the packs' tests name by file. Both are embedded in the binary, so
 // `trailwatch test` and the rule loader read the packs without touching the
 // file system. testdata/README.md names the source and licence of every
@@ -19,4 +20,5 @@ import "embed"
 // of the binary.
 //
 //go:embed *.yaml testdata/README.md testdata/cis testdata/compute testdata/data testdata/iam testdata/logging testdata/root testdata/secrets testdata/signin
+//go:embed testdata/storage testdata/network testdata/account testdata/threats
 var FS embed.FS

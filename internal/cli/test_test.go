@@ -46,7 +46,7 @@ func TestTestLoadError(t *testing.T) {
 	dir := t.TempDir()
 	file := writeTestFile(t, filepath.Join(dir, "bad.yaml"), "rules:\n  - id: x\n    title: X\n    severity: high\n")
 	out, errs, code := runCmd(t, newTestCmd(), "", file)
-	want := file + `:2: rule "x": has no match; a rule has exactly one of pattern, filter, jq` + "\n"
+	want := file + `:2: rule "x": has no match; a rule has exactly one of pattern, filter, jq, sigma` + "\n"
 	if code != 1 || out != "" || errs != want {
 		t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant:\n%s", code, out, errs, want)
 	}

@@ -2,9 +2,10 @@
 //
 // A rule file is YAML holding a list of rules; one file is one pack, named
 // after the file. Each rule has an id, title, severity, optional description,
-// tags, refs and summary template, exactly one match written in one of three
-// languages (an EventBridge event pattern, a CloudWatch Logs filter pattern or
-// a jq query) and its own test cases. LoadFile and LoadFS read files, Select
+// tags, refs and summary template, exactly one match written in one of four
+// languages (an EventBridge event pattern, a CloudWatch Logs filter pattern, a
+// jq query or a Sigma rule) and its own test cases. A file that is itself a
+// Sigma rule loads as one rule. LoadFile and LoadFS read files, Select
 // picks built-in packs and extra files, and NewSet compiles the chosen rules
 // into one Set that matches an event against every rule in one pass, looking
 // only at the rules that can match the event's name.

@@ -10,7 +10,7 @@ import (
 
 // Language is one way to write a rule's match.
 type Language struct {
-	// Name is the rule file key: "pattern", "filter" or "jq".
+	// Name is the rule file key: "pattern", "filter", "jq" or "sigma".
 	Name string
 	// Compile turns the rule's source text into a Matcher.
 	Compile func(src string) (Matcher, error)
@@ -22,6 +22,7 @@ func Languages() []Language {
 		{Name: "pattern", Compile: compilePattern},
 		{Name: "filter", Compile: compileFilter},
 		{Name: "jq", Compile: compileJQ},
+		{Name: "sigma", Compile: compileSigma},
 	}
 }
 

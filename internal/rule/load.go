@@ -21,7 +21,7 @@ import (
 )
 
 // ruleKeys are the keys a rule may have, in the order the docs list them.
-var ruleKeys = []string{"id", "title", "severity", "description", "tags", "refs", "summary", "locales", "pattern", "filter", "jq", "tests"}
+var ruleKeys = []string{"id", "title", "severity", "description", "tags", "refs", "summary", "locales", "pattern", "filter", "jq", "sigma", "tests"}
 
 // localKeys are the keys of one locale's text under a rule's locales.
 var localKeys = []string{"title", "summary", "description"}
@@ -206,6 +206,9 @@ func parse(data []byte, file string, resolve resolveFunc) ([]*Rule, error) {
 		p.errorf(line(body), `want a mapping with a "rules" list, found %s`, kind(body))
 		return nil, errors.Join(p.errs...)
 	}
+	if isSigmaDocument(top) {
+		return p.sigmaDocument(top, data), errors.Join(p.errs...)
+	}
 	var list ast.Node
 	detectors := false
 	for _, kv := range p.entries(top, "", fileKeys, `a rule file has the keys "rules", "networks" and "detectors"`) {
@@ -325,7 +328,7 @@ func (p *fileParser) rule(i int, node ast.Node) *Rule {
 			r.Tags = p.texts(kv, who)
 		case "refs":
 			r.Refs = p.texts(kv, who)
-		case "pattern", "filter", "jq":
+		case "pattern", "filter", "jq", "sigma":
 			langs = append(langs, k)
 			langLine, langValue = kl, kv.Value
 		case "tests":
@@ -334,10 +337,12 @@ func (p *fileParser) rule(i int, node ast.Node) *Rule {
 			r.Locales = p.locales(kv, r.ID, who)
 		}
 	}
-	if r.Title == "" {
+	// A Sigma rule brings its own title and level.
+	fromSigma := slices.Contains(langs, "sigma")
+	if r.Title == "" && !fromSigma {
 		p.errorf(r.Line, "%smissing key \"title\"", who)
 	}
-	if !sevSeen {
+	if !sevSeen && !fromSigma {
 		p.errorf(r.Line, "%smissing key \"severity\" (info, low, medium, high or critical)", who)
 	}
 	if summary != "" {
@@ -353,7 +358,11 @@ func (p *fileParser) rule(i int, node ast.Node) *Rule {
 	case 0:
 		p.errorf(r.Line, "%shas no match; %s", who, exactly)
 	case 1:
-		p.compile(r, langs[0], langLine, langValue, who)
+		if fromSigma {
+			p.sigma(r, langLine, langValue, who, sevSeen)
+		} else {
+			p.compile(r, langs[0], langLine, langValue, who)
+		}
 	case 2:
 		p.errorf(r.Line, "%shas both %s and %s; %s", who, langs[0], langs[1], exactly)
 	default:

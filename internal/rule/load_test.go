@@ -80,8 +80,8 @@ func TestLoadErrors(t *testing.T) {
     title: Root login
     severity: high
     filtre: '{ $.userIdentity.type = Root }'
-`, `rules/signin.yaml:5: rule "root-login": unknown key "filtre"; a rule has the keys id, title, severity, description, tags, refs, summary, locales, pattern, filter, jq, tests
-rules/signin.yaml:2: rule "root-login": has no match; a rule has exactly one of pattern, filter, jq`},
+`, `rules/signin.yaml:5: rule "root-login": unknown key "filtre"; a rule has the keys id, title, severity, description, tags, refs, summary, locales, pattern, filter, jq, sigma, tests
+rules/signin.yaml:2: rule "root-login": has no match; a rule has exactly one of pattern, filter, jq, sigma`},
 		{"unknown locale", `rules:
   - id: root-login
     title: Root login
@@ -113,14 +113,14 @@ rules/signin.yaml:9: rule "root-login": locales.ja: summary: template: root-logi
   - id: root-login
     title: Root login
     severity: high
-`, `rules/signin.yaml:2: rule "root-login": has no match; a rule has exactly one of pattern, filter, jq`},
+`, `rules/signin.yaml:2: rule "root-login": has no match; a rule has exactly one of pattern, filter, jq, sigma`},
 		{"two languages", `rules:
   - id: root-login
     title: Root login
     severity: high
     pattern: {userIdentity: {type: [Root]}}
     filter: '{ $.userIdentity.type = Root }'
-`, `rules/signin.yaml:2: rule "root-login": has both pattern and filter; a rule has exactly one of pattern, filter, jq`},
+`, `rules/signin.yaml:2: rule "root-login": has both pattern and filter; a rule has exactly one of pattern, filter, jq, sigma`},
 		{"three languages", `rules:
   - id: root-login
     title: Root login
@@ -128,7 +128,7 @@ rules/signin.yaml:9: rule "root-login": locales.ja: summary: template: root-logi
     pattern: {userIdentity: {type: [Root]}}
     filter: '{ $.userIdentity.type = Root }'
     jq: '.userIdentity.type == "Root"'
-`, `rules/signin.yaml:2: rule "root-login": has pattern, filter and jq; a rule has exactly one of pattern, filter, jq`},
+`, `rules/signin.yaml:2: rule "root-login": has pattern, filter and jq; a rule has exactly one of pattern, filter, jq, sigma`},
 		{"bad severity", `rules:
   - id: root-login
     title: Root login

@@ -7,20 +7,26 @@ import (
 	"slices"
 
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/rule/sigma"
 )
 
 // Set is a compiled group of rules that matches an event in one pass. Rules
-// whose match pins the event name (every pattern, filter or jq query that
-// requires eventName to be one of a few values) are indexed by that name, so
-// an event is only tried against the rules for its name plus the rules that
-// do not pin one. The cost per event grows with the number of rules that can
-// match it, not with the size of the set.
+// whose match pins the event name (every pattern, filter, jq query or Sigma
+// rule that requires eventName to be one of a few values) are indexed by
+// that name, so an event is only tried against the rules for its name plus
+// the rules that do not pin one. The cost per event grows with the number of
+// rules that can match it, not with the size of the set.
+//
+// The index compares names case-insensitively (sigma.AppendFold), because
+// Sigma compares values that way: a Sigma rule for StopLogging matches an
+// event named stoplogging, and the index must offer it that event. Languages
+// that compare exactly are offered a few events they then do not match.
 //
 // A Set is safe for concurrent use.
 type Set struct {
 	rules []*Rule
-	// byName holds, for each pinned event name, that name's rules merged
-	// with the unpinned ones, in load order.
+	// byName holds, for each pinned event name (folded), that name's rules
+	// merged with the unpinned ones, in load order.
 	byName   map[string][]*Rule
 	unpinned []*Rule
 }
@@ -42,7 +48,7 @@ func NewSet(rules ...*Rule) (*Set, error) {
 		}
 		pinned[r] = true
 		for _, n := range names {
-			s.byName[n] = nil
+			s.byName[foldName(n)] = nil
 		}
 	}
 	// Build each name's list in load order so alerts come out in the order
@@ -56,6 +62,9 @@ func NewSet(rules ...*Rule) (*Set, error) {
 			continue
 		}
 		names, _ := r.matcher.EventNames()
+		for i := range names {
+			names[i] = foldName(names[i])
+		}
 		for i, n := range names {
 			if dup := containsBefore(names, i); dup {
 				continue
@@ -81,10 +90,14 @@ func (s *Set) Rules() []*Rule { return s.rules }
 // Len returns the number of rules.
 func (s *Set) Len() int { return len(s.rules) }
 
+// foldName is the index key of an event name.
+func foldName(n string) string { return string(sigma.AppendFold(nil, []byte(n))) }
+
 // candidates returns the rules that can match an event named name.
 func (s *Set) candidates(ev *event.Event) []*Rule {
 	name := ev.Value().GetStringBytes("eventName")
-	if rs, ok := s.byName[string(name)]; ok {
+	var buf [64]byte
+	if rs, ok := s.byName[string(sigma.AppendFold(buf[:0], name))]; ok {
 		return rs
 	}
 	return s.unpinned
@@ -117,6 +130,8 @@ func (s *Set) Match(ctx context.Context, ev *event.Event, yield func(r *Rule, an
 			ok = m.p.Match(ev)
 		case filterMatcher:
 			ok = m.f.Match(ev)
+		case sigmaMatcher:
+			ok = m.r.Match(ev)
 		default:
 			if in == nil {
 				in = NewInput(ev)
