@@ -283,6 +283,9 @@ func (r *Redactor) Redact(s string) string {
 // have matched; and when the cut (or the server) leaves the beginning of a
 // secret at the end of the line, that beginning is removed as well.
 func (r *Redactor) Snippet(b []byte) string {
+	if r == nil {
+		return Snippet(b)
+	}
 	// Only the start of the body can be shown; redact a window long enough
 	// that no secret overlapping the shown part is cut by the window.
 	window := maxSnippet * 4
@@ -303,6 +306,9 @@ func (r *Redactor) Snippet(b []byte) string {
 // more) of a registered secret, as when a cut or a server's own truncation
 // leaves only the first part of a token.
 func (r *Redactor) trimPartial(s string) string {
+	if r == nil {
+		return s
+	}
 	set := r.set.Load()
 	if set == nil {
 		return s

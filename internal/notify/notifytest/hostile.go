@@ -167,6 +167,7 @@ type HostileServer struct {
 	mu     sync.Mutex
 	bodies []string
 	n      int
+	// Header holds the headers of the last request.
 	Header http.Header
 }
 
