@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/trailwatch/trailwatch/internal/render"
 	"github.com/trailwatch/trailwatch/internal/rule"
 	"github.com/trailwatch/trailwatch/rules"
 )
@@ -115,9 +116,10 @@ func writeRulesJSON(w io.Writer, rs []*rule.Rule) error {
 }
 
 // clean makes untrusted text safe for a terminal: control characters
-// (escape sequences, newlines, tabs that would break the table) and Unicode
-// direction overrides are shown as \x.. or \u.... escapes, and invalid UTF-8
-// as U+FFFD.
+// (escape sequences, newlines, tabs that would break the table), Unicode
+// direction overrides and invisible characters (render.Invisible: zero-width
+// spaces, the byte-order mark) are shown as \x.. or \u.... escapes, and
+// invalid UTF-8 as U+FFFD.
 func clean(s string) string {
 	if !needsClean(s) {
 		return s
@@ -131,7 +133,7 @@ func clean(s string) string {
 			b.WriteRune(utf8.RuneError)
 		case r < 0x80 && unicode.IsControl(r):
 			fmt.Fprintf(&b, `\x%02x`, r)
-		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029':
+		case unicode.IsControl(r) || render.Invisible(r):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteRune(r)
@@ -153,7 +155,7 @@ func cleanLines(s string) string {
 func needsClean(s string) bool {
 	for _, r := range s {
 		if r < 0x20 || r >= 0x7f {
-			if r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029' {
+			if r == utf8.RuneError || unicode.IsControl(r) || render.Invisible(r) {
 				return true
 			}
 		}

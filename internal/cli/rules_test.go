@@ -55,6 +55,8 @@ func TestClean(t *testing.T) {
 		"c1\u0085":          `c1\u0085`,
 		"bad\xffutf8":       "bad\uFFFDutf8",
 		"del\x7f":           `del\x7f`,
+		"root\u200b":        `root\u200b`,
+		"\ufeffad\u2060min": `\ufeffad\u2060min`,
 	}
 	for in, want := range tests {
 		if got := clean(in); got != want {

@@ -127,6 +127,8 @@ type Receiver struct {
 	// Templates override the receiver's message templates by name; the
 	// names a kind understands are listed in docs/configuration.md.
 	Templates map[string]string `yaml:"templates,omitempty"`
+	// Rate paces the receiver; nil means its kind's default.
+	Rate *Rate `yaml:"rate,omitempty"`
 	// Line is where the receiver starts in the file.
 	Line int `yaml:"-"`
 }

@@ -140,7 +140,7 @@ receivers:
       channel: C0123
 route:
   receiver: bot
-`, `trailwatch.yaml:4: receivers[0].slackbot.token: secret reference env:1BAD: the variable name must be letters, digits and underscores, not starting with a digit`},
+`, `trailwatch.yaml:4: receivers[0].slackbot.token: secret reference env:<not shown>: the variable name must be letters, digits and underscores, not starting with a digit`},
 		{"duplicate receiver names", `
 receivers:
   - name: slack

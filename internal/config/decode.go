@@ -523,6 +523,8 @@ func (d *decoder) receiver(n ast.Node, path string, r *Receiver) {
 			})
 		case "templates":
 			r.Templates = d.strMap(v, p)
+		case "rate":
+			r.Rate = d.rate(v, p)
 		default:
 			return false
 		}

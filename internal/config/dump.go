@@ -15,3 +15,19 @@ func (c *Config) Dump() ([]byte, error) {
 	}
 	return b, nil
 }
+
+// MarshalYAML writes the webhook for Dump with its header values shown as
+// <secret>: a credential is often put in headers rather than
+// secret_headers, and trailwatch keeps every header value out of its errors
+// and logs too.
+func (w Webhook) MarshalYAML() (any, error) {
+	type plain Webhook // without this method
+	p := plain(w)
+	if len(w.Headers) > 0 {
+		p.Headers = make(map[string]string, len(w.Headers))
+		for k := range w.Headers {
+			p.Headers[k] = Redacted
+		}
+	}
+	return p, nil
+}

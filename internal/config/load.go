@@ -406,6 +406,7 @@ func (v *checker) validateReceiver(p string, r *Receiver) {
 			v.failAt(joinPath(joinPath(p, "templates"), name), "empty template")
 		}
 	}
+	v.validateRate(joinPath(p, "rate"), r.Rate)
 }
 
 func (v *checker) required(path, field string, ok bool) bool {

@@ -33,11 +33,21 @@ type HTTPError struct {
 	// as an HTTP date.
 	RetryAfter time.Duration
 	RetryAt    time.Time
+	// Redirect is set for a 3xx answer, which is never followed;
+	// RedirectHost is the host its Location names ("" when it names none).
+	Redirect     bool
+	RedirectHost string
 }
 
 // Error implements error: "slack webhook answered 400 Bad Request: invalid_payload".
 func (e *HTTPError) Error() string {
 	s := fmt.Sprintf("%s answered %d %s", e.Target, e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Redirect {
+		if e.RedirectHost != "" {
+			s += " to host " + e.RedirectHost
+		}
+		return s + ", a redirect, which receivers never follow: if the service has moved, update the receiver's url"
+	}
 	if e.Body != "" {
 		s += ": " + e.Body
 	}
@@ -80,25 +90,51 @@ func Retryable(status int) bool {
 	return status >= 500
 }
 
+// NewHTTPClient returns the HTTP client receivers should be given: it
+// gives up on a request after timeout (zero means 15 seconds) and never
+// follows a redirect. Send refuses redirects whatever client it is given;
+// this constructor makes the client safe on its own too.
+func NewHTTPClient(timeout time.Duration) *http.Client {
+	if timeout <= 0 {
+		timeout = 15 * time.Second
+	}
+	return &http.Client{Timeout: timeout, CheckRedirect: refuseRedirect}
+}
+
+// refuseRedirect stops the client at a redirect and hands the 3xx answer
+// back, so that Send reports it. Following one would re-post the body,
+// forward the configured headers and announce the webhook URL in Referer
+// to a host nobody configured.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
 // Send performs req with client and classifies the outcome. On a 2xx answer
 // it returns the answer's body (at most 1 MiB). Otherwise err is an
-// *HTTPError (retry as Retryable says; Retry-After parsed) or a
-// *RequestError (retry true unless ctx ended). target names the service in
-// errors. The request's URL and every value in secrets are removed from all
-// error text, because a webhook URL is itself a credential.
-func Send(client *http.Client, req *http.Request, target string, secrets ...string) (body []byte, retry bool, err error) {
+// *HTTPError (retry as Retryable says; Retry-After parsed; a redirect is
+// never followed and never retried) or a *RequestError (retried unless the
+// request was cancelled: a timeout is worth another attempt). target names
+// the service in errors. red removes the receiver's secrets from all error
+// text; nil means the parts of the request URL, which is itself a
+// credential for a webhook.
+func Send(client *http.Client, req *http.Request, target string, red *Redactor) (body []byte, retry bool, err error) {
 	if client == nil {
 		client = http.DefaultClient
 	}
-	r := NewRedactor(append(URLSecrets(req.URL), secrets...)...)
-	resp, err := client.Do(req)
+	if red == nil {
+		red = &Redactor{}
+		red.AddURL(req.URL.String())
+	}
+	// A copy of the caller's client that does not follow redirects,
+	// whatever the caller set.
+	c := *client
+	c.CheckRedirect = refuseRedirect
+	req.Header.Del("Referer")
+	resp, err := c.Do(req)
 	if err != nil {
-		retry = req.Context().Err() == nil
 		var uerr *url.Error
 		if errors.As(err, &uerr) {
 			err = uerr.Err // its text quotes the URL
 		}
-		return nil, retry, &RequestError{Target: target, Err: r.Error(err)}
+		return nil, !errors.Is(err, context.Canceled), &RequestError{Target: target, Err: red.Error(err)}
 	}
 	defer resp.Body.Close()
 	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxBody))
@@ -106,15 +142,38 @@ func Send(client *http.Client, req *http.Request, target string, secrets ...stri
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if rerr != nil {
 			// The answer was a success; only its body is missing.
-			return nil, false, &RequestError{Target: target, Err: r.Error(fmt.Errorf("reading the answer: %w", rerr))}
+			return nil, false, &RequestError{Target: target, Err: red.Error(fmt.Errorf("reading the answer: %w", rerr))}
 		}
 		return body, false, nil
 	}
-	he := &HTTPError{Target: target, StatusCode: resp.StatusCode, Body: r.Redact(Snippet(body))}
+	he := &HTTPError{Target: target, StatusCode: resp.StatusCode}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		he.Redirect = true
+		he.RedirectHost = redirectHost(req.URL, resp.Header.Get("Location"), red)
+		return nil, false, he
+	}
+	he.Body = red.Snippet(body)
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		he.RetryAfter, he.RetryAt = ParseRetryAfter(resp.Header.Get("Retry-After"))
 	}
 	return nil, Retryable(resp.StatusCode), he
+}
+
+// redirectHost names the host a redirect points to, and only the host: the
+// rest of the Location may quote the webhook's token.
+func redirectHost(base *url.URL, location string, red *Redactor) string {
+	if location == "" {
+		return ""
+	}
+	u, err := base.Parse(location)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	h, _ := snippet(red.Redact(u.Host))
+	if len(h) > 100 {
+		return ""
+	}
+	return h
 }
 
 // ParseRetryAfter reads a Retry-After value: delay seconds, or an HTTP date.
@@ -137,111 +196,50 @@ func ParseRetryAfter(v string) (after time.Duration, at time.Time) {
 	return 0, time.Time{}
 }
 
-// Snippet returns the start of an answer body as one printable line.
+// Snippet returns the start of an answer body as one printable line. It
+// removes no secret: use Redactor.Snippet for an answer that may quote one.
 func Snippet(b []byte) string {
-	s := strings.ToValidUTF8(string(b[:min(len(b), maxSnippet*4)]), "?")
+	s, cut := snippet(string(b[:min(len(b), maxSnippet*4)]))
+	if cut || len(b) > maxSnippet*4 {
+		s += "..."
+	}
+	return s
+}
+
+// snippet makes s one printable line of at most maxSnippet bytes. cut
+// reports whether it shortened s.
+func snippet(s string) (line string, cut bool) {
+	return cutLine(flatten(s), maxSnippet)
+}
+
+// flatten makes s one printable line: invalid UTF-8 becomes "?", control
+// characters and line separators spaces, and runs of spaces one.
+func flatten(s string) string {
+	s = strings.ToValidUTF8(s, "?")
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
 			return ' '
 		}
 		return r
 	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > maxSnippet {
-		cut := maxSnippet
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "..."
-	}
-	return s
+	return strings.Join(strings.Fields(s), " ")
 }
 
-// URLSecrets returns the parts of u that are credentials: the whole URL (in
-// its raw and escaped forms), its path, query, query values and user
-// password. Short parts ("/", "1") are left out, as they name nothing and
-// would garble every message they appear in.
-func URLSecrets(u *url.URL) []string {
-	if u == nil {
-		return nil
+// cutLine shortens s to at most n bytes on a rune boundary. A "<redacted>"
+// the cut would split is kept whole, so that the line never ends in a
+// fragment of it.
+func cutLine(s string, n int) (string, bool) {
+	if len(s) <= n {
+		return s, false
 	}
-	out := []string{u.String(), u.Redacted()}
-	add := func(s string) {
-		if len(s) >= 6 {
-			out = append(out, s)
-		}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
-	add(u.Path)
-	add(u.EscapedPath())
-	add(u.RawQuery)
-	if p, ok := u.User.Password(); ok {
-		add(p)
+	if i := strings.LastIndex(s[:n], "<"); i >= 0 && i+len(Redacted) > n && strings.HasPrefix(s[i:], Redacted) {
+		n = i + len(Redacted)
 	}
-	for _, vs := range u.Query() {
-		for _, v := range vs {
-			add(v)
-			add(url.QueryEscape(v))
-		}
-	}
-	return out
+	return s[:n], true
 }
-
-// Redactor removes known secret values from text.
-type Redactor struct{ secrets []string }
-
-// NewRedactor returns a Redactor for the non-empty values given.
-func NewRedactor(secrets ...string) *Redactor {
-	r := &Redactor{}
-	for _, s := range secrets {
-		if s != "" {
-			r.secrets = append(r.secrets, s)
-		}
-	}
-	// Longest first, so a URL is removed whole before its path is.
-	for i := 1; i < len(r.secrets); i++ {
-		for j := i; j > 0 && len(r.secrets[j]) > len(r.secrets[j-1]); j-- {
-			r.secrets[j], r.secrets[j-1] = r.secrets[j-1], r.secrets[j]
-		}
-	}
-	return r
-}
-
-// Redact replaces every secret in s with "<redacted>".
-func (r *Redactor) Redact(s string) string {
-	for _, v := range r.secrets {
-		s = strings.ReplaceAll(s, v, "<redacted>")
-	}
-	return s
-}
-
-// Error returns err unchanged when its text holds no secret. Otherwise it
-// returns an error with the redacted text that unwraps only to the context
-// errors err matched, so no caller can reach the original text.
-func (r *Redactor) Error(err error) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	red := r.Redact(msg)
-	if red == msg {
-		return err
-	}
-	re := &redactedError{msg: red}
-	for _, c := range []error{context.Canceled, context.DeadlineExceeded} {
-		if errors.Is(err, c) {
-			re.cause = c
-		}
-	}
-	return re
-}
-
-type redactedError struct {
-	msg   string
-	cause error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.cause }
 
 // CheckURL reports whether raw is an absolute http or https URL, without
 // quoting it: the URL may be a credential.

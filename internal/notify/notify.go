@@ -10,9 +10,21 @@
 // and the group. Failures are returned to the caller, never dropped.
 //
 // Secrets (webhook URLs, tokens, passwords, signing keys) never appear in an
-// error or a log line: Send removes the request URL and the given secret
-// values from every error it builds, and receivers pass their credentials to
-// it.
+// error or a log line: each receiver registers its credentials with a
+// Redactor when it is built, and every error built from a server's answer
+// goes through it. The Redactor looks for each secret in the encodings a
+// server that quotes a request back is likely to use (JSON, HTML, percent
+// and base64 escapes, and pieces of it), before an answer is cut short.
+//
+// A receiver is never redirected: Send does not follow a 3xx answer, whatever
+// HTTP client it is given, and reports it as a failed send naming only the
+// host it pointed to; no request carries a Referer.
+//
+// A receiver may be paced (Pace, Limiter): a token bucket per receiver, with
+// defaults per kind (DefaultRate), that a Retrier waits on within the
+// delivery's deadline and pauses when the receiver answers 429 with
+// Retry-After. A send that cannot get a slot before the deadline fails at
+// once, as retryable, rather than blocking past it.
 package notify
 
 import (

@@ -246,7 +246,7 @@ func TestSendRedactsTheURL(t *testing.T) {
 	defer srv.Close()
 	u := srv.URL + "/services/" + token + "?sig=" + token + "x"
 	req, _ := http.NewRequest("POST", u, strings.NewReader("{}"))
-	_, retry, err := notify.Send(srv.Client(), req, "test hook")
+	_, retry, err := notify.Send(srv.Client(), req, "test hook", nil)
 	if retry || err == nil {
 		t.Fatalf("retry = %v, err = %v", retry, err)
 	}
@@ -256,7 +256,7 @@ func TestSendRedactsTheURL(t *testing.T) {
 	}
 	srv.Close()
 	req, _ = http.NewRequest("POST", u, strings.NewReader("{}"))
-	_, retry, err = notify.Send(srv.Client(), req, "test hook")
+	_, retry, err = notify.Send(srv.Client(), req, "test hook", nil)
 	var re *notify.RequestError
 	if !retry || !errors.As(err, &re) || strings.Contains(err.Error(), token) || strings.Contains(err.Error(), "/services/") {
 		t.Errorf("retry = %v, err = %v", retry, err)
@@ -271,7 +271,7 @@ func TestSendRedactsTheURL(t *testing.T) {
 	}))
 	defer loop.Close()
 	req, _ = http.NewRequest("GET", loop.URL+"/hook/"+token, nil)
-	_, _, err = notify.Send(loop.Client(), req, "test hook")
+	_, _, err = notify.Send(loop.Client(), req, "test hook", nil)
 	if err == nil || strings.Contains(err.Error(), token) {
 		t.Errorf("redirect error: %v", err)
 	}
@@ -280,7 +280,7 @@ func TestSendRedactsTheURL(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	req, _ = http.NewRequestWithContext(ctx, "POST", loop.URL+"/hook/"+token, nil)
-	if _, retry, err := notify.Send(loop.Client(), req, "test hook"); retry || !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), token) {
+	if _, retry, err := notify.Send(loop.Client(), req, "test hook", nil); retry || !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), token) {
 		t.Errorf("cancelled: retry = %v, err = %v", retry, err)
 	}
 }
@@ -289,7 +289,7 @@ func TestSendSuccessReturnsBody(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) }))
 	defer srv.Close()
 	req, _ := http.NewRequest("POST", srv.URL, nil)
-	body, retry, err := notify.Send(nil, req, "x")
+	body, retry, err := notify.Send(nil, req, "x", nil)
 	if string(body) != "ok" || retry || err != nil {
 		t.Errorf("Send = %q %v %v", body, retry, err)
 	}

@@ -17,14 +17,16 @@ import (
 type JSONPoster struct {
 	url         secret.Secret
 	client      *http.Client
+	red         *Redactor
 	target      string // "slack webhook": names the receiver in errors
 	contentType string
 }
 
 // NewJSONPoster checks the URL and returns a poster. pkg and what name it in
 // errors ("slack", "webhook" give "slack: the webhook url is empty"); client
-// nil means http.DefaultClient.
-func NewJSONPoster(pkg, what string, url secret.Secret, client *http.Client, contentType string) (*JSONPoster, error) {
+// nil means http.DefaultClient (redirects are never followed either way);
+// red receives the URL as a secret (nil means a Redactor of its own).
+func NewJSONPoster(pkg, what string, url secret.Secret, client *http.Client, red *Redactor, contentType string) (*JSONPoster, error) {
 	if url.IsZero() {
 		return nil, fmt.Errorf("%s: the %s url is empty", pkg, what)
 	}
@@ -34,7 +36,11 @@ func NewJSONPoster(pkg, what string, url secret.Secret, client *http.Client, con
 	if client == nil {
 		client = http.DefaultClient
 	}
-	return &JSONPoster{url: url, client: client, target: pkg + " " + what, contentType: contentType}, nil
+	if red == nil {
+		red = &Redactor{}
+	}
+	red.AddURL(url.Reveal())
+	return &JSONPoster{url: url, client: client, red: red, target: pkg + " " + what, contentType: contentType}, nil
 }
 
 // Notify implements Notifier: it POSTs p.Body.
@@ -45,6 +51,6 @@ func (n *JSONPoster) Notify(ctx context.Context, p *render.Payload, _ *render.Gr
 		return false, errors.New(n.target + " url is not a valid URL")
 	}
 	req.Header.Set("Content-Type", n.contentType)
-	_, retry, err := Send(n.client, req, n.target)
+	_, retry, err := Send(n.client, req, n.target, n.red)
 	return retry, err
 }

@@ -35,6 +35,13 @@ type RetryDelayer interface {
 // the start, whichever comes first. When the next attempt would start after
 // it, Deliver stops and returns the last failure.
 //
+// An attempt that runs out of its own AttemptTimeout is retried whatever the
+// Notifier made of its ended context: a request that hung may succeed on
+// the next attempt, while the delivery's own deadline still ends it all. A
+// Paced notifier's slot is waited for before each attempt, under the
+// delivery's budget rather than the attempt's; a Retry-After hint pauses its
+// Limiter, so that every send to that receiver waits.
+//
 // The zero value is ready to use with the defaults. A Retrier is safe for
 // concurrent use if its Rand is (the default is).
 type Retrier struct {
@@ -85,6 +92,8 @@ func (e *DeliveryError) Error() string {
 	switch {
 	case e.Permanent:
 		how = "not retried (permanent failure)"
+	case e.Attempts == 0:
+		how = "not sent"
 	case e.Attempts == 1:
 		how = "gave up after 1 attempt"
 	}
@@ -96,6 +105,10 @@ func (e *DeliveryError) Error() string {
 
 // Unwrap returns the last failure.
 func (e *DeliveryError) Unwrap() error { return e.Err }
+
+// errAttemptTimedOut is the cause of an attempt's context that ran out of
+// the attempt's own time.
+var errAttemptTimedOut = errors.New("the attempt timed out")
 
 // Deliver sends p through n with a default Retrier.
 func Deliver(ctx context.Context, n Notifier, p *render.Payload, g *render.Group) error {
@@ -144,18 +157,47 @@ func (r *Retrier) Deliver(ctx context.Context, n Notifier, p *render.Payload, g 
 		return de
 	}
 
+	// A paced receiver's slot is waited for here, under the delivery's
+	// budget and outside the attempt timeout, so that a wait for the rate
+	// is never mistaken for a hung request.
+	var limiter *Limiter
+	if pn, ok := n.(*Paced); ok {
+		n, limiter = pn.Notifier, pn.Limiter
+	}
+
+	var last error
 	for attempt := 1; ; attempt++ {
+		if err := limiter.wait(ctx, end, sleep); err != nil {
+			if last != nil {
+				err = fmt.Errorf("%w; then %w", last, err)
+			}
+			if ctx.Err() != nil {
+				return fail(attempt-1, false, fmt.Errorf("%w (stopped: %w)", err, context.Cause(ctx)))
+			}
+			return fail(attempt-1, false, err)
+		}
 		actx, cancel := ctx, context.CancelFunc(func() {})
 		if r.AttemptTimeout > 0 {
-			actx, cancel = context.WithTimeout(ctx, r.AttemptTimeout)
+			actx, cancel = context.WithTimeoutCause(ctx, r.AttemptTimeout, errAttemptTimedOut)
 		}
 		retry, err := n.Notify(actx, p, g)
+		// Read before cancel, which would set a cause of its own.
+		timedOut := err != nil && errors.Is(context.Cause(actx), errAttemptTimedOut)
 		cancel()
 		if err == nil {
 			return nil
 		}
+		last = err
 		if ctx.Err() != nil {
 			return fail(attempt, false, fmt.Errorf("%w (stopped: %w)", err, context.Cause(ctx)))
+		}
+		if timedOut {
+			// The attempt ran out of its own time, not the delivery's: a
+			// request that hung may well succeed on another attempt,
+			// whatever the receiver made of the ended context.
+			retry = true
+			err = fmt.Errorf("%w (the attempt timed out after %s)", err, r.AttemptTimeout)
+			last = err
 		}
 		if !retry {
 			return fail(attempt, true, err)
@@ -174,6 +216,8 @@ func (r *Retrier) Deliver(ctx context.Context, n Notifier, p *render.Payload, g 
 		if errors.As(err, &rd) {
 			if d, ok := rd.RetryDelay(now()); ok {
 				wait, hinted = max(d, 0), true
+				// Every send to this receiver waits, not only this one.
+				limiter.Pause(now().Add(wait))
 			}
 		}
 		left := end.Sub(now())

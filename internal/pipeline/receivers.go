@@ -85,7 +85,7 @@ func buildReceivers(ctx context.Context, cfg *config.Config, deps Deps, store st
 			errs = append(errs, cfg.Errorf(path+"."+r.Kind(), "receiver %q: %v", r.Name, err))
 			continue
 		}
-		out[r.Name] = n
+		out[r.Name] = paced(n, r, deps.Now)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

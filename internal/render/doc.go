@@ -14,9 +14,12 @@
 // kind escapes that text for its target: Slack mrkdwn (&, < and >, so that
 // "<!channel>" or "<http://evil|click>" is shown and never acted on),
 // Adaptive Card Markdown, HTML (html/template), and JSON built only by
-// encoders. Control characters and bidirectional overrides in one-line facts
-// are shown as visible escapes (\n, \u202e) so that a value cannot forge a
-// second line or reorder the text around it.
+// encoders. Control characters, bidirectional overrides and invisible
+// characters (zero-width spaces, the byte-order mark) in what a person reads
+// are shown as visible escapes (\n, \u202e, \u200b) so that a value cannot
+// forge a second line, reorder the text around it or pass for another name.
+// User templates cannot skip this: every value they print is escaped as it
+// is printed, unless they ask for raw.
 //
 // Slack's plain "@channel", "@here" and "@everyone" words are left as they
 // are: Slack only turns them into mentions when a message asks for it with

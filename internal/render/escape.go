@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -32,7 +33,10 @@ const markdownSpecial = "\\`*_~[]<>"
 // EscapeMarkdown escapes s for Markdown text (Teams Adaptive Card TextBlock
 // and FactSet values) with backslashes, so that "[click](http://evil)" or
 // "**bold**" is shown as typed. A line that starts like a list item or a
-// heading ("- ", "+ ", "1. ", "# ") has its marker escaped too.
+// heading ("- ", "+ ", "1. ", "# ") has its marker escaped too. Teams makes a
+// link of any URL it sees in text, escaped or not, so URLs are defanged as
+// security tools write them: "https://evil.example" shows as
+// "https[:]//evil.example" and "www.evil.example" as "www[.]evil.example".
 func EscapeMarkdown(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + 8)
@@ -40,6 +44,15 @@ func EscapeMarkdown(s string) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
+		case c == ':' && strings.HasPrefix(s[i:], "://"):
+			b.WriteString(`\[:\]`)
+			lineStart = false
+			continue
+		case (c == 'w' || c == 'W') && wordStart(s, i) && len(s) > i+4 && strings.EqualFold(s[i:i+4], "www."):
+			b.WriteString(s[i:i+3] + `\[.\]`)
+			i += 3
+			lineStart = false
+			continue
 		case strings.IndexByte(markdownSpecial, c) >= 0:
 			b.WriteByte('\\')
 		case lineStart && (c == '-' || c == '+' || c == '#' || c == '=') && markerEnd(s, i+1):
@@ -51,6 +64,16 @@ func EscapeMarkdown(s string) string {
 		lineStart = c == '\n' || (lineStart && (c == ' ' || c == '\t'))
 	}
 	return b.String()
+}
+
+// wordStart reports whether s[i] starts a word: nothing, or no letter,
+// digit or dot, comes before it.
+func wordStart(s string, i int) bool {
+	if i == 0 {
+		return true
+	}
+	c := s[i-1]
+	return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_' || c >= 0x80)
 }
 
 // markerEnd reports whether a list or heading marker ending before s[i] is
@@ -75,11 +98,20 @@ func digitsFromLineStart(s string, i int) bool {
 }
 
 // oneLine makes s safe to show on one line: control characters, line and
-// paragraph separators and bidirectional formatting characters are written
-// as visible Go-style escapes ("\n", "\x1b", "\u202e"). Invalid UTF-8 bytes
-// become "\xNN". Everything else is kept as is.
-func oneLine(s string) string {
-	if !needsOneLine(s) {
+// paragraph separators, bidirectional formatting characters and characters
+// that show as nothing (zero-width spaces and joiners, the byte-order mark,
+// soft hyphens, tag characters; see Invisible) are written as visible
+// Go-style escapes ("\n", "\x1b", "\u202e", "\u200b"). Invalid UTF-8
+// bytes become "\xNN". Everything else is kept as is, so "root\u200b" can
+// never pass for "root".
+func oneLine(s string) string { return visible(s, false) }
+
+// visibleLines is oneLine that keeps line feeds, for text whose lines are
+// meant (a rule's description).
+func visibleLines(s string) string { return visible(s, true) }
+
+func visible(s string, keepLF bool) string {
+	if !needsVisible(s, keepLF) {
 		return s
 	}
 	var b strings.Builder
@@ -89,6 +121,8 @@ func oneLine(s string) string {
 		switch {
 		case r == utf8.RuneError && size == 1:
 			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\n' && keepLF:
+			b.WriteByte('\n')
 		case r == '\n':
 			b.WriteString(`\n`)
 		case r == '\r':
@@ -97,7 +131,9 @@ func oneLine(s string) string {
 			b.WriteString(`\t`)
 		case r < 0x20 || r == 0x7f:
 			fmt.Fprintf(&b, `\x%02x`, r)
-		case invisible(r):
+		case r > 0xffff && Invisible(r):
+			fmt.Fprintf(&b, `\U%08x`, r)
+		case Invisible(r):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteString(s[i : i+size])
@@ -107,10 +143,10 @@ func oneLine(s string) string {
 	return b.String()
 }
 
-func needsOneLine(s string) bool {
+func needsVisible(s string, keepLF bool) bool {
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r < 0x20 || r == 0x7f || (r == utf8.RuneError && size == 1) || invisible(r) {
+		if r < 0x20 && !(keepLF && r == '\n') || r == 0x7f || (r == utf8.RuneError && size == 1) || r >= 0x80 && Invisible(r) {
 			return true
 		}
 		i += size
@@ -118,12 +154,29 @@ func needsOneLine(s string) bool {
 	return false
 }
 
-// invisible reports C1 controls, line/paragraph separators and the
-// bidirectional embedding, override and isolate characters.
-func invisible(r rune) bool {
-	return (r >= 0x80 && r <= 0x9f) || r == 0x2028 || r == 0x2029 ||
-		(r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) ||
-		r == 0x200e || r == 0x200f || r == 0x061c
+// Invisible reports whether r is a character a reader cannot see or that
+// changes how the text around it reads: C1 controls, line and paragraph
+// separators, every format character (Unicode category Cf: zero-width
+// space, non-joiner and joiner, word joiner, the byte-order mark, soft
+// hyphen, bidirectional embeddings, overrides, isolates and marks, tag
+// characters...), and the characters that render as blank without being
+// spaces (Hangul fillers, the combining grapheme joiner, Mongolian
+// variation selectors, variation selectors). Receivers and the terminal
+// write these as escapes.
+func Invisible(r rune) bool {
+	switch {
+	case r < 0x80:
+		return false
+	case r <= 0x9f, r == 0x2028, r == 0x2029:
+		return true
+	case unicode.Is(unicode.Cf, r):
+		return true
+	case r == 0x034f, r == 0x115f, r == 0x1160, r == 0x17b4, r == 0x17b5, r == 0x3164, r == 0xffa0,
+		r >= 0x180b && r <= 0x180f,
+		r >= 0xfe00 && r <= 0xfe0f, r >= 0xe0100 && r <= 0xe01ef:
+		return true
+	}
+	return false
 }
 
 // TruncMarker ends every truncated text.

@@ -217,7 +217,7 @@ func TestTeamsEscapesHostileText(t *testing.T) {
 			t.Errorf("card text holds %q unescaped", bad)
 		}
 	}
-	for _, want := range []string{`\<!channel\> \<http://evil.example|click\>`, `\*bold\* \` + "`tick\\`", `\[a\](http://evil.example)`} {
+	for _, want := range []string{`\<!channel\> \<http\[:\]//evil.example|click\>`, `\*bold\* \` + "`tick\\`", `\[a\](http\[:\]//evil.example)`} {
 		if !strings.Contains(all, want) {
 			t.Errorf("card text lacks the escaped %q:\n%s", want, all)
 		}
@@ -284,17 +284,22 @@ func TestOneLineFactsShowControls(t *testing.T) {
 
 func TestEscapeMarkdown(t *testing.T) {
 	for in, want := range map[string]string{
-		"192.0.2.1":          "192.0.2.1",
-		"1. item":            `1\. item`,
-		"- item\n+ x":        `\- item` + "\n" + `\+ x`,
-		"a-b":                "a-b",
-		"# h":                `\# h`,
-		"[x](y)":             `\[x\](y)`,
-		"**b** _i_ ~s~ `c`":  `\*\*b\*\* \_i\_ \~s\~ \` + "`c\\`",
-		`back\slash`:         `back\\slash`,
-		"<at>U</at>":         `\<at\>U\</at\>`,
-		"日本語 *強調*":           `日本語 \*強調\*`,
-		"  2. indented list": `  2\. indented list`,
+		"192.0.2.1":                  "192.0.2.1",
+		"1. item":                    `1\. item`,
+		"- item\n+ x":                `\- item` + "\n" + `\+ x`,
+		"a-b":                        "a-b",
+		"# h":                        `\# h`,
+		"[x](y)":                     `\[x\](y)`,
+		"**b** _i_ ~s~ `c`":          `\*\*b\*\* \_i\_ \~s\~ \` + "`c\\`",
+		`back\slash`:                 `back\\slash`,
+		"<at>U</at>":                 `\<at\>U\</at\>`,
+		"日本語 *強調*":                   `日本語 \*強調\*`,
+		"  2. indented list":         `  2\. indented list`,
+		"see https://evil.example/x": `see https\[:\]//evil.example/x`,
+		"www.evil.example":           `www\[.\]evil.example`,
+		"WWW.evil.example":           `WWW\[.\]evil.example`,
+		"awww.example, 1.www.x":      "awww.example, 1.www.x",
+		"(www.evil.example)":         `(www\[.\]evil.example)`,
 	} {
 		if got := EscapeMarkdown(in); got != want {
 			t.Errorf("EscapeMarkdown(%q) = %q, want %q", in, got, want)
@@ -413,5 +418,52 @@ func FuzzSlackUserAgent(f *testing.F) {
 			}
 		})
 		checkSlackLimits(t, p.Body)
+	})
+}
+
+// FuzzMarkupTemplate renders user "text" templates that print a hostile
+// value in every way a template can reach it, and checks that the output
+// acts as no markup, stays on the template's own lines and shows no
+// invisible character.
+func FuzzMarkupTemplate(f *testing.F) {
+	for _, s := range []string{hostileUA, hostileUser, "a\r\nb\u202ec\u200b", "https://evil.example www.x.example", "\xff<\xfe>", "\ufeff*x*"} {
+		f.Add(s)
+	}
+	const tmpl = `T {{with index .Alerts 0}}{{.UserAgent}}|{{.Alert.Event.Field "userAgent"}}|{{printf "%v" .Principal}}|{{$.Raw.Title}}{{end}}`
+	r, err := New(Options{Mentions: &Mentions{}, Templates: map[string]string{"text": tmpl}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, ua string) {
+		ev := hostileEvent(t, map[string]any{"userAgent": ua})
+		for _, kind := range []string{KindSlack, KindTeams} {
+			p, err := r.Render(kind, "ops", hostileGroup(t, ev))
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			walkStrings(decode(t, p.Body), "", func(key, s string) {
+				if !strings.HasPrefix(s, "T ") || key == "url" {
+					return
+				}
+				found = true
+				if strings.ContainsAny(s, "\r\n") {
+					t.Fatalf("%s text %q holds a line break from a value", kind, s)
+				}
+				for _, c := range s {
+					if Invisible(c) {
+						t.Fatalf("%s text %q holds %U", kind, s, c)
+					}
+				}
+				if kind == KindSlack {
+					checkSlackText(t, key, s)
+				} else if strings.Contains(s, "://") {
+					t.Fatalf("teams text %q holds a live URL", s)
+				}
+			})
+			if !found {
+				t.Fatalf("%s: the template's output is missing", kind)
+			}
+		}
 	})
 }

@@ -55,9 +55,13 @@ type slackAttachment struct {
 // slackMessage is the body of an incoming webhook post and, with Channel
 // (and ThreadTS, set by the notifier), of chat.postMessage.
 type slackMessage struct {
-	Channel     string            `json:"channel,omitempty"`
-	ThreadTS    string            `json:"thread_ts,omitempty"`
-	Text        string            `json:"text"`
+	Channel  string `json:"channel,omitempty"`
+	ThreadTS string `json:"thread_ts,omitempty"`
+	Text     string `json:"text"`
+	// Mrkdwn is always false: the top-level text is the notification line
+	// and holds a user name and an account; with formatting off, *, _ and
+	// ~ in them show as typed. Mentions (<!here>) and entities still work.
+	Mrkdwn      bool              `json:"mrkdwn"`
 	Blocks      []slackBlock      `json:"blocks"`
 	Attachments []slackAttachment `json:"attachments,omitempty"`
 	// Link previews are off: an attacker's URL in a user agent must not
@@ -101,7 +105,7 @@ func (r *Renderer) renderSlack(kind, receiver string, g *Group) (*Payload, error
 	// Top-level blocks: the headline and what happened, with the mention.
 	var top []slackBlock
 	top = append(top, slackBlock{Type: "header", Text: plain(m.Title, SlackMaxHeader)})
-	text, custom, err := r.execMarkup(kind, m, EscapeSlack)
+	text, custom, err := r.execMarkup(kind, m)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +187,7 @@ func (r *Renderer) renderSlack(kind, receiver string, g *Group) (*Payload, error
 		fallback += " - " + esc(oneLine(first.Principal))
 	}
 	if first.AccountText != "" {
-		fallback += " - " + esc(first.AccountText)
+		fallback += " - " + esc(oneLine(first.AccountText))
 	}
 	msg := slackMessage{
 		Text:        Truncate(strings.TrimSpace(m.Mention+" "+fallback), SlackMaxMessageText),

@@ -118,7 +118,7 @@ func (r *Renderer) teamsCard(receiver string, g *Group, maxAlerts, valueRunes in
 	style, color := teamsStyle(m.Severity)
 
 	head := []any{teamsTextBlock{Type: "TextBlock", Text: md(m.Title), Wrap: true, Size: "Large", Weight: "Bolder", Color: color}}
-	text, custom, err := r.execMarkup(KindTeams, m, EscapeMarkdown)
+	text, custom, err := r.execMarkup(KindTeams, m)
 	if err != nil {
 		return nil, err
 	}

@@ -74,7 +74,9 @@ func TestTemplateFunctions(t *testing.T) {
 }
 
 // TestMarkupTemplatesSeeEscapedValues shows the contract for "text"
-// templates: values arrive escaped for the target, originals under .Raw.
+// templates: values are escaped for the target as they are printed; .Raw,
+// which held the originals, is the same message, and an explicit escape
+// function's output is not escaped twice.
 func TestMarkupTemplatesSeeEscapedValues(t *testing.T) {
 	r, err := New(Options{Mentions: &Mentions{}, Templates: map[string]string{
 		"text":       `*UA*: {{(index .Alerts 0).UserAgent}}`,
@@ -108,7 +110,7 @@ func TestMarkupTemplatesSeeEscapedValues(t *testing.T) {
 	walkStrings(decode(t, p.Body), "", func(key, s string) {
 		if strings.HasPrefix(s, "**UA**") {
 			found = true
-			if want := `**UA**: \<!channel\> \<http://evil.example|click\> / IAMUser`; s != want {
+			if want := `**UA**: \<!channel\> \<http\[:\]//evil.example|click\> / IAMUser`; s != want {
 				t.Errorf("teams text %q, want %q", s, want)
 			}
 		}

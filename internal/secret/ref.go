@@ -2,6 +2,7 @@ package secret
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -44,11 +45,16 @@ type Ref struct {
 	cipherB64 string
 }
 
+// notShown stands in errors for the text after a reference's prefix.
+const notShown = "<not shown>"
+
 // ParseRef reads a reference. A string that starts with none of the known
 // prefixes is a literal value (allowed, but a value in a configuration file
 // is a value in version control). A prefix in the wrong case ("SSM:") is an
 // error rather than a literal, so that a typo does not silently become the
-// credential. Errors never contain a literal value.
+// credential. Errors never contain a literal value, nor the text after the
+// prefix of a reference that does not parse (it may be a secret pasted after
+// "env:"); only the first characters of a valid KMS ciphertext.
 func ParseRef(s string) (Ref, error) {
 	if s == "" {
 		return Ref{}, fmt.Errorf("empty secret reference: write env:NAME, file:PATH, ssm:/name, secretsmanager:NAME or kms:BASE64")
@@ -67,36 +73,51 @@ func ParseRef(s string) (Ref, error) {
 		return Ref{Kind: KindLiteral, literal: New(s)}, nil
 	}
 	r := Ref{Kind: kind}
+	// What follows a prefix is never repeated in an error: a webhook URL or
+	// token pasted after "env:" would otherwise be printed by validate and
+	// logged at start-up.
 	switch kind {
 	case KindEnv:
+		if rest == "" {
+			return Ref{}, errors.New("secret reference env: names no variable: write env:NAME")
+		}
 		if !validEnvName(rest) {
-			return Ref{}, fmt.Errorf("secret reference env:%s: the variable name must be letters, digits and underscores, not starting with a digit", printable(rest))
+			return Ref{}, errors.New("secret reference env:" + notShown + ": the variable name must be letters, digits and underscores, not starting with a digit")
 		}
 		r.Name = rest
 	case KindFile:
 		if rest == "" {
-			return Ref{}, fmt.Errorf("secret reference file: has no path: write file:/path/to/file")
+			return Ref{}, errors.New("secret reference file: has no path: write file:/path/to/file")
 		}
 		r.Name = rest
 	case KindSSM:
-		if rest == "" || strings.ContainsFunc(rest, unicode.IsSpace) {
-			return Ref{}, fmt.Errorf("secret reference ssm:%s: the parameter name must be non-empty without spaces, as in ssm:/trailwatch/slack-webhook", printable(rest))
+		if rest == "" {
+			return Ref{}, errors.New("secret reference ssm: names no parameter: write ssm:/trailwatch/slack-webhook")
+		}
+		if !validName(rest, "_.-/") {
+			return Ref{}, errors.New("secret reference ssm:" + notShown + ": a parameter name is letters, digits and _ . - / (or a parameter ARN), as in ssm:/trailwatch/slack-webhook")
 		}
 		r.Name = rest
 	case KindSecretsManager:
 		name, key, hasKey := strings.Cut(rest, "#")
-		if name == "" || strings.ContainsFunc(name, unicode.IsSpace) {
-			return Ref{}, fmt.Errorf("secret reference secretsmanager:%s: the secret name must be non-empty without spaces, as in secretsmanager:prod/trailwatch#slack_url", printable(rest))
+		if name == "" {
+			return Ref{}, errors.New("secret reference secretsmanager: names no secret: write secretsmanager:prod/trailwatch#slack_url")
+		}
+		if !validName(name, "/_+=.@-") {
+			return Ref{}, errors.New("secret reference secretsmanager:" + notShown + ": a secret name is letters, digits and / _ + = . @ - (or a secret ARN), as in secretsmanager:prod/trailwatch#slack_url")
 		}
 		if hasKey && key == "" {
-			return Ref{}, fmt.Errorf("secret reference secretsmanager:%s: the JSON key after # is empty", printable(rest))
+			return Ref{}, errors.New("secret reference secretsmanager:" + notShown + ": the JSON key after # is empty")
 		}
 		r.Name, r.Key = name, key
 	case KindKMS:
 		b64, ctx, hasCtx := strings.Cut(rest, "#")
+		if b64 == "" {
+			return Ref{}, errors.New("secret reference kms: has no ciphertext: write kms:BASE64")
+		}
 		blob, err := decodeBase64(b64)
 		if err != nil || len(blob) == 0 {
-			return Ref{}, fmt.Errorf("secret reference kms:%s: the ciphertext is not valid base64", shorten(b64))
+			return Ref{}, errors.New("secret reference kms:" + notShown + ": the ciphertext is not valid base64")
 		}
 		r.Ciphertext, r.cipherB64 = blob, b64
 		if hasCtx {
@@ -162,6 +183,25 @@ func (r Ref) cacheKey() string {
 		return b.String()
 	}
 	return string(r.Kind) + "\x00" + r.Name + "\x00" + r.Key
+}
+
+// validName reports whether s is an SSM parameter or Secrets Manager secret
+// name: letters, digits and the punctuation given, or an ARN (arn:PARTITION:
+// then the same characters and colons). A URL or a token with spaces pasted
+// after the prefix is not one.
+func validName(s, punct string) bool {
+	if rest, ok := strings.CutPrefix(s, "arn:"); ok {
+		s, punct = rest, punct+":"
+	}
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(punct, c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func validEnvName(s string) bool {

@@ -85,6 +85,7 @@ func TestParseRef(t *testing.T) {
 		{"ssm:arn:aws:ssm:us-east-1:111122223333:parameter/x", "ssm:arn:aws:ssm:us-east-1:111122223333:parameter/x", KindSSM},
 		{"secretsmanager:prod/trailwatch", "secretsmanager:prod/trailwatch", KindSecretsManager},
 		{"secretsmanager:prod/trailwatch#slack_url", "secretsmanager:prod/trailwatch#slack_url", KindSecretsManager},
+		{"secretsmanager:arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/tw-AbCdEf#k", "secretsmanager:arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/tw-AbCdEf#k", KindSecretsManager},
 		{"kms:AQICAHhVZXJ5bG9uZ2NpcGhlcnRleHQ=", "kms:AQICAHhVZXJ5...", KindKMS},
 		{"kms:AQICAA==#LambdaFunctionName=trailwatch,stage=prod", "kms:AQICAA==", KindKMS},
 		{"https://hooks.example.test/services/" + hidden, "literal value", KindLiteral},
@@ -110,20 +111,22 @@ func TestParseRef(t *testing.T) {
 func TestParseRefErrors(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"", "empty secret reference: write env:NAME, file:PATH, ssm:/name, secretsmanager:NAME or kms:BASE64"},
-		{"env:", "secret reference env:: the variable name must be letters, digits and underscores, not starting with a digit"},
-		{"env:1ABC", "secret reference env:1ABC: the variable name must be letters, digits and underscores, not starting with a digit"},
-		{"env:A-B", "secret reference env:A-B: the variable name must be letters, digits and underscores, not starting with a digit"},
+		{"env:", "secret reference env: names no variable: write env:NAME"},
+		{"env:1ABC", "secret reference env:<not shown>: the variable name must be letters, digits and underscores, not starting with a digit"},
+		{"env:A-B", "secret reference env:<not shown>: the variable name must be letters, digits and underscores, not starting with a digit"},
 		{"file:", "secret reference file: has no path: write file:/path/to/file"},
-		{"ssm:", "secret reference ssm:: the parameter name must be non-empty without spaces, as in ssm:/trailwatch/slack-webhook"},
-		{"ssm:/a b", "secret reference ssm:/a b: the parameter name must be non-empty without spaces, as in ssm:/trailwatch/slack-webhook"},
-		{"secretsmanager:#key", "secret reference secretsmanager:#key: the secret name must be non-empty without spaces, as in secretsmanager:prod/trailwatch#slack_url"},
-		{"secretsmanager:prod#", "secret reference secretsmanager:prod#: the JSON key after # is empty"},
-		{"kms:not base64!", "secret reference kms:not base64!: the ciphertext is not valid base64"},
-		{"kms:", "secret reference kms:: the ciphertext is not valid base64"},
+		{"ssm:", "secret reference ssm: names no parameter: write ssm:/trailwatch/slack-webhook"},
+		{"ssm:/a b", "secret reference ssm:<not shown>: a parameter name is letters, digits and _ . - / (or a parameter ARN), as in ssm:/trailwatch/slack-webhook"},
+		{"ssm:https://hooks.example.test/x", "secret reference ssm:<not shown>: a parameter name is letters, digits and _ . - / (or a parameter ARN), as in ssm:/trailwatch/slack-webhook"},
+		{"secretsmanager:#key", "secret reference secretsmanager: names no secret: write secretsmanager:prod/trailwatch#slack_url"},
+		{"secretsmanager:a b#key", "secret reference secretsmanager:<not shown>: a secret name is letters, digits and / _ + = . @ - (or a secret ARN), as in secretsmanager:prod/trailwatch#slack_url"},
+		{"secretsmanager:prod#", "secret reference secretsmanager:<not shown>: the JSON key after # is empty"},
+		{"kms:not base64!", "secret reference kms:<not shown>: the ciphertext is not valid base64"},
+		{"kms:", "secret reference kms: has no ciphertext: write kms:BASE64"},
 		{"kms:AQICAA==#novalue", "secret reference kms:AQICAA==: the encryption context must be key=value pairs separated by commas, as in #LambdaFunctionName=trailwatch"},
 		{"SSM:/trailwatch/slack", `secret reference kind "SSM" must be written in lower case as "ssm"`},
 		{"Env:X", `secret reference kind "Env" must be written in lower case as "env"`},
-		{"env:A\nB", `secret reference env:A\nB: the variable name must be letters, digits and underscores, not starting with a digit`},
+		{"env:A\nB", `secret reference env:<not shown>: the variable name must be letters, digits and underscores, not starting with a digit`},
 	}
 	for _, tt := range tests {
 		_, err := ParseRef(tt.in)
@@ -133,6 +136,31 @@ func TestParseRefErrors(t *testing.T) {
 		}
 		if err.Error() != tt.want {
 			t.Errorf("ParseRef(%q) error\n got: %s\nwant: %s", tt.in, err, tt.want)
+		}
+	}
+}
+
+// TestParseRefErrorsHidePastedSecrets: a secret pasted after a prefix
+// (env:https://..., ssm:xoxb-... with a space, kms:token) is not repeated by
+// the error, in whole or in part.
+func TestParseRefErrorsHidePastedSecrets(t *testing.T) {
+	for _, pasted := range []string{
+		"https://hooks.example.test/services/T000/B000/" + hidden,
+		"xoxb-" + hidden,
+		"Bearer " + hidden,
+		hidden + " #x",
+	} {
+		for _, kind := range []string{"env:", "ssm:", "secretsmanager:", "kms:"} {
+			_, err := ParseRef(kind + pasted)
+			if err == nil {
+				continue // a valid reference keeps its name, which is no secret
+			}
+			for i := 0; i+6 <= len(hidden); i++ {
+				if strings.Contains(err.Error(), hidden[i:i+6]) {
+					t.Errorf("ParseRef(%q) error repeats part of the secret: %v", kind+pasted, err)
+					break
+				}
+			}
 		}
 	}
 }

@@ -75,7 +75,11 @@ func (s *SES) Notify(ctx context.Context, p *render.Payload, _ *render.Group) (b
 		in.ConfigurationSetName = aws.String(s.o.ConfigurationSet)
 	}
 	if _, err := s.o.Client.SendEmail(ctx, in); err != nil {
-		return notify.AWSRetryable(err), fmt.Errorf("ses send from %s failed: %w", s.from, err)
+		var creds aws.CredentialsProvider
+		if c, ok := s.o.Client.(interface{ Options() sesv2.Options }); ok {
+			creds = c.Options().Credentials
+		}
+		return notify.AWSRetryable(err), fmt.Errorf("ses send from %s failed: %w", s.from, notify.RedactAWS(ctx, creds, err))
 	}
 	return false, nil
 }

@@ -59,6 +59,9 @@ type SMTPOptions struct {
 	// Timeout bounds one send when the context has no deadline; zero means
 	// 30 seconds.
 	Timeout time.Duration
+	// Redactor receives the password as a secret; nil means one of the
+	// receiver's own.
+	Redactor *notify.Redactor
 }
 
 // SMTP sends through an SMTP server, one connection per message. Safe for
@@ -123,10 +126,11 @@ func NewSMTP(o SMTPOptions) (*SMTP, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
 	}
-	pw := o.Password.Reveal()
-	red := notify.NewRedactor(pw,
-		base64.StdEncoding.EncodeToString([]byte(pw)),
-		base64.StdEncoding.EncodeToString([]byte("\x00"+o.Username+"\x00"+pw)))
+	red := o.Redactor
+	if red == nil {
+		red = &notify.Redactor{}
+	}
+	red.AddBasic(o.Username, o.Password.Reveal())
 	return &SMTP{o: o, host: host, from: f, to: t, cc: c, red: red}, nil
 }
 

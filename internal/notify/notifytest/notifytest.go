@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -157,8 +158,9 @@ type HTTPCase struct {
 
 // RunHTTP runs the delivery cases every HTTP receiver must pass: 429 with
 // Retry-After (seconds and HTTP date) then success, 500 then success, a
-// permanent 400, and a network failure retried; and checks that no error
-// or log line holds a secret.
+// permanent 400, a network failure retried, a redirect refused and failed,
+// and a request that hangs past its attempt timeout retried; and checks
+// that no error or log line holds a secret.
 func RunHTTP(t *testing.T, c HTTPCase) {
 	var logs bytes.Buffer
 	var logMu sync.Mutex
@@ -268,6 +270,48 @@ func RunHTTP(t *testing.T, c HTTPCase) {
 		}
 		if len(clock.Waits()) != 2 {
 			t.Errorf("waits = %v", clock.Waits())
+		}
+	})
+	t.Run("redirect is a failed send", func(t *testing.T) {
+		other := NewServer(t, c.OK)
+		s := NewServer(t, c.OK, Step{Status: 307, Header: map[string]string{"Location": other.URL + "/stolen" + c.Path}})
+		clock := NewClock()
+		err := deliver(t, s.Server, clock, clock.Retrier(logger))
+		var de *notify.DeliveryError
+		if !errors.As(err, &de) || !de.Permanent || de.Attempts != 1 {
+			t.Fatalf("err = %v", err)
+		}
+		host := strings.TrimPrefix(other.URL, "http://")
+		if !strings.Contains(err.Error(), "307 Temporary Redirect to host "+host) || strings.Contains(err.Error(), "/stolen") {
+			t.Errorf("err = %v", err)
+		}
+		if n := len(other.Requests()); n != 0 {
+			t.Errorf("the redirect was followed: the other host got %d requests", n)
+		}
+	})
+	t.Run("hung attempt retried", func(t *testing.T) {
+		var calls atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body) // so that the server sees the client leave
+			if calls.Add(1) == 1 {
+				<-r.Context().Done()
+				return
+			}
+			for k, v := range c.OK.Header {
+				w.Header().Set(k, v)
+			}
+			w.WriteHeader(c.OK.Status)
+			_, _ = io.WriteString(w, c.OK.Body)
+		}))
+		t.Cleanup(srv.Close)
+		clock := NewClock()
+		r := clock.Retrier(logger)
+		r.AttemptTimeout = 50 * time.Millisecond
+		if err := deliver(t, srv, clock, r); err != nil {
+			t.Fatalf("a request that hung once was not retried: %v", err)
+		}
+		if n := calls.Load(); n != 2 {
+			t.Errorf("the server got %d requests, want 2", n)
 		}
 	})
 	t.Run("no secret in errors or logs", func(t *testing.T) {

@@ -19,8 +19,12 @@ type Options struct {
 	// post to the channel.
 	URL secret.Secret
 	// Client sends the requests; nil means http.DefaultClient. Give it a
-	// timeout.
+	// timeout (notify.NewHTTPClient). Redirects are never followed.
 	Client *http.Client
+	// Redactor receives the URL as a secret; nil means one of the
+	// receiver's own. Share one across receivers to redact every
+	// receiver's secrets from every error.
+	Redactor *notify.Redactor
 }
 
 // Notifier posts to one incoming webhook. Safe for concurrent use.
@@ -30,7 +34,7 @@ type Notifier struct {
 
 // New returns a Notifier, or an error when the URL is missing or not https.
 func New(o Options) (*Notifier, error) {
-	p, err := notify.NewJSONPoster("slack", "webhook", o.URL, o.Client, "application/json; charset=utf-8")
+	p, err := notify.NewJSONPoster("slack", "webhook", o.URL, o.Client, o.Redactor, "application/json; charset=utf-8")
 	if err != nil {
 		return nil, err
 	}

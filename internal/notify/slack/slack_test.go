@@ -51,3 +51,22 @@ func TestNewErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileEchoIsRedacted: a server that answers with the webhook URL or
+// its token, in any encoding and anywhere in the body, never gets it into
+// an error or a log line.
+func TestHostileEchoIsRedacted(t *testing.T) {
+	notifytest.RunHostile(t, notifytest.HostileCase{
+		Payload: &render.Payload{Receiver: "ops-slack", Kind: "slack", Body: []byte(`{"text":"x"}`)},
+		Path:    "/services/T000/B000/" + hookToken,
+		Echo:    []string{"{url}", hookToken},
+		Secrets: []string{hookToken},
+		New: func(t *testing.T, endpoint string, client *http.Client, _ *slog.Logger) notify.Notifier {
+			n, err := New(Options{URL: secret.New(endpoint), Client: client})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		},
+	})
+}

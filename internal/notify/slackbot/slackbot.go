@@ -47,8 +47,12 @@ type Options struct {
 	// Channel is the channel id (C0123...) or name used when the payload
 	// body names none. The body's "channel" wins.
 	Channel string
-	// Client sends the requests; nil means http.DefaultClient.
+	// Client sends the requests; nil means http.DefaultClient. Redirects
+	// are never followed.
 	Client *http.Client
+	// Redactor receives the token as a secret; nil means one of the
+	// receiver's own.
+	Redactor *notify.Redactor
 	// APIURL is the Web API's base URL, ending in "/"; empty means
 	// DefaultAPIURL. Tests point it at a local server.
 	APIURL string
@@ -96,6 +100,10 @@ func New(o Options) (*Notifier, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Redactor == nil {
+		o.Redactor = &notify.Redactor{}
+	}
+	o.Redactor.AddHeader("Bearer " + o.Token.Reveal())
 	return &Notifier{o: o}, nil
 }
 
@@ -245,23 +253,41 @@ func (n *Notifier) post(ctx context.Context, msg map[string]json.RawMessage) (an
 	}
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	req.Header.Set("Authorization", "Bearer "+n.o.Token.Reveal())
-	raw, retry, err := notify.Send(n.o.Client, req, "slack chat.postMessage", n.o.Token.Reveal())
+	raw, retry, err := notify.Send(n.o.Client, req, "slack chat.postMessage", n.o.Redactor)
 	if err != nil {
 		return answer{}, retry, err
 	}
 	var ans answer
 	if err := json.Unmarshal(raw, &ans); err != nil {
-		return answer{}, true, fmt.Errorf("slack chat.postMessage answered with something other than JSON: %s",
-			notify.NewRedactor(n.o.Token.Reveal()).Redact(notify.Snippet(raw)))
+		return answer{}, true, fmt.Errorf("slack chat.postMessage answered with something other than JSON: %s", n.o.Redactor.Snippet(raw))
 	}
 	if !ans.OK {
 		code := ans.Error
 		if code == "" {
 			code = "unknown_error"
 		}
-		return answer{}, retryable(code), &APIError{Method: "chat.postMessage", Code: notify.Snippet([]byte(code))}
+		if !errorCode(code) {
+			// Slack's codes are short snake_case words; anything else is
+			// the server's own text and may quote the request.
+			code = "unknown_error (" + n.o.Redactor.Snippet([]byte(code)) + ")"
+		}
+		return answer{}, retryable(code), &APIError{Method: "chat.postMessage", Code: code}
 	}
 	return ans, false, nil
+}
+
+// errorCode reports whether s has the shape of a Web API error code:
+// lower-case letters, digits and underscores, at most 64 of them.
+func errorCode(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // threadKey is the state key of a group's thread. The group key holds label

@@ -205,7 +205,7 @@ func TestAPIErrors(t *testing.T) {
 	// An answer echoing the Authorization header is redacted.
 	echo := notifytest.NewServer(t, notifytest.Step{Status: 500, Body: "upstream rejected Authorization: Bearer " + token})
 	n, _ := New(Options{Token: secret.New(token), Client: echo.Client(), APIURL: echo.URL + "/"})
-	if retry, err := n.Notify(ctx, payload(), nil); !retry || err == nil || !strings.Contains(err.Error(), "Bearer <redacted>") {
+	if retry, err := n.Notify(ctx, payload(), nil); !retry || err == nil || !strings.Contains(err.Error(), "Authorization: <redacted>") {
 		t.Errorf("echo: retry = %v, err = %v", retry, err)
 	} else {
 		out = append(out, err.Error())
@@ -268,4 +268,39 @@ func TestChannelFromOptions(t *testing.T) {
 	if api.last()["channel"] != "C0DEF" {
 		t.Errorf("body = %v", api.last())
 	}
+}
+
+// TestHostileEchoIsRedacted: the bot token never reaches an error or a log
+// line, whether the server echoes it in an HTTP error body or in the Web
+// API's "error" field, in any encoding.
+func TestHostileEchoIsRedacted(t *testing.T) {
+	newBot := func(t *testing.T, endpoint string, client *http.Client, logger *slog.Logger) notify.Notifier {
+		n, err := New(Options{Token: secret.New(token), Channel: "C0SEC", Client: client, APIURL: endpoint, Logger: logger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	t.Run("http error body", func(t *testing.T) {
+		notifytest.RunHostile(t, notifytest.HostileCase{
+			Payload: payload(), Path: "/api/",
+			Echo: []string{token, "Bearer " + token}, Secrets: []string{token}, New: newBot,
+		})
+	})
+	t.Run("error field", func(t *testing.T) {
+		notifytest.RunHostile(t, notifytest.HostileCase{
+			Payload: payload(), Path: "/api/", Status: http.StatusOK,
+			Wrap: func(s string) string {
+				b, _ := json.Marshal(map[string]any{"ok": false, "error": "invalid_auth " + s})
+				return string(b)
+			},
+			Echo: []string{token, "Bearer " + token}, Secrets: []string{token}, New: newBot,
+		})
+	})
+	t.Run("not json", func(t *testing.T) {
+		notifytest.RunHostile(t, notifytest.HostileCase{
+			Payload: payload(), Path: "/api/", Status: http.StatusOK,
+			Echo: []string{token}, Secrets: []string{token}, New: newBot,
+		})
+	})
 }

@@ -102,7 +102,11 @@ func (n *Notifier) Notify(ctx context.Context, p *render.Payload, g *render.Grou
 		in.MessageDeduplicationId = aws.String(hash(key + "\x00" + aws.ToString(in.Subject) + "\x00" + *in.Message))
 	}
 	if _, err := n.o.Client.Publish(ctx, in); err != nil {
-		return notify.AWSRetryable(err), fmt.Errorf("sns publish to %s failed: %w", n.o.TopicARN, err)
+		var creds aws.CredentialsProvider
+		if c, ok := n.o.Client.(interface{ Options() sns.Options }); ok {
+			creds = c.Options().Credentials
+		}
+		return notify.AWSRetryable(err), fmt.Errorf("sns publish to %s failed: %w", n.o.TopicARN, notify.RedactAWS(ctx, creds, err))
 	}
 	return false, nil
 }

@@ -21,8 +21,12 @@ type Options struct {
 	// in its query and is a credential.
 	URL secret.Secret
 	// Client sends the requests; nil means http.DefaultClient. Give it a
-	// timeout.
+	// timeout (notify.NewHTTPClient). Redirects are never followed.
 	Client *http.Client
+	// Redactor receives the URL as a secret; nil means one of the
+	// receiver's own. Share one across receivers to redact every
+	// receiver's secrets from every error.
+	Redactor *notify.Redactor
 }
 
 // Notifier posts to one Teams workflow. Safe for concurrent use.
@@ -32,7 +36,7 @@ type Notifier struct {
 
 // New returns a Notifier, or an error when the URL is missing or not https.
 func New(o Options) (*Notifier, error) {
-	p, err := notify.NewJSONPoster("teams", "workflow", o.URL, o.Client, "application/json")
+	p, err := notify.NewJSONPoster("teams", "workflow", o.URL, o.Client, o.Redactor, "application/json")
 	if err != nil {
 		return nil, err
 	}

@@ -51,3 +51,21 @@ func TestNewErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileEchoIsRedacted: the workflow URL's signature never reaches an
+// error or a log line, whatever encoding the server echoes it in.
+func TestHostileEchoIsRedacted(t *testing.T) {
+	notifytest.RunHostile(t, notifytest.HostileCase{
+		Payload: &render.Payload{Receiver: "ops-teams", Kind: "teams", Body: []byte(`{"type":"message"}`)},
+		Path:    "/workflows/4d0c2a1e9b8f/triggers/manual/paths/invoke?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=" + hookToken,
+		Echo:    []string{"{url}", hookToken, "sig=" + hookToken},
+		Secrets: []string{hookToken},
+		New: func(t *testing.T, endpoint string, client *http.Client, _ *slog.Logger) notify.Notifier {
+			n, err := New(Options{URL: secret.New(endpoint), Client: client})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		},
+	})
+}

@@ -56,23 +56,26 @@ type Options struct {
 	Headers map[string]secret.Secret
 	// SigningKey, when set, signs every request (see the package doc).
 	SigningKey secret.Secret
-	// Client sends the requests; nil means http.DefaultClient.
+	// Client sends the requests; nil means http.DefaultClient. Redirects
+	// are never followed.
 	Client *http.Client
+	// Redactor receives the URL, header values and signing key as
+	// secrets; nil means one of the receiver's own.
+	Redactor *notify.Redactor
 	// Now is the clock for the signature timestamp; nil means time.Now.
 	Now func() time.Time
 }
 
 // Notifier sends to one endpoint. Safe for concurrent use.
 type Notifier struct {
-	o       Options
-	secrets []string
+	o Options
 }
 
 // reserved reports whether a header is set by the HTTP client or the
-// signature and so cannot be configured.
+// signature, or must never be sent (Referer), and so cannot be configured.
 func reserved(name string) bool {
 	switch http.CanonicalHeaderKey(name) {
-	case "Host", "Content-Length", "Transfer-Encoding", "Connection", TimestampHeader, SignatureHeader:
+	case "Host", "Content-Length", "Transfer-Encoding", "Connection", "Referer", TimestampHeader, SignatureHeader:
 		return true
 	}
 	return false
@@ -93,7 +96,13 @@ func New(o Options) (*Notifier, error) {
 	default:
 		return nil, fmt.Errorf("webhook: method %q is not POST or PUT", o.Method)
 	}
-	n := &Notifier{o: o, secrets: []string{o.SigningKey.Reveal()}}
+	n := &Notifier{o: o}
+	if n.o.Redactor == nil {
+		n.o.Redactor = &notify.Redactor{}
+	}
+	red := n.o.Redactor
+	red.AddURL(o.URL.Reveal())
+	red.Add(o.SigningKey.Reveal())
 	for name, v := range o.Headers {
 		if !validName(name) {
 			return nil, fmt.Errorf("webhook: header name %q is not a valid HTTP header name", name)
@@ -104,7 +113,7 @@ func New(o Options) (*Notifier, error) {
 		if !validValue(v.Reveal()) {
 			return nil, fmt.Errorf("webhook: the value of header %q holds a line break or control character", name)
 		}
-		n.secrets = append(n.secrets, v.Reveal())
+		red.AddHeader(v.Reveal())
 	}
 	if o.Client == nil {
 		n.o.Client = http.DefaultClient
@@ -162,7 +171,7 @@ func (n *Notifier) Notify(ctx context.Context, p *render.Payload, _ *render.Grou
 		req.Header.Set(TimestampHeader, ts)
 		req.Header.Set(SignatureHeader, Sign([]byte(n.o.SigningKey.Reveal()), ts, p.Body))
 	}
-	_, retry, err := notify.Send(n.o.Client, req, "webhook", n.secrets...)
+	_, retry, err := notify.Send(n.o.Client, req, "webhook", n.o.Redactor)
 	return retry, err
 }
 

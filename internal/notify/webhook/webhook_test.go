@@ -2,8 +2,10 @@ package webhook
 
 import (
 	"context"
+	"encoding/base64"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -131,4 +133,43 @@ func TestNewErrors(t *testing.T) {
 			t.Errorf("error leaks a secret: %v", err)
 		}
 	}
+}
+
+// TestHostileEchoIsRedacted: the URL's token, the user and password of the
+// URL (sent as Basic credentials), secret header values and the signing key
+// never reach an error or a log line, in any encoding.
+func TestHostileEchoIsRedacted(t *testing.T) {
+	const (
+		user   = "si3m-us3r"
+		pass   = "p4ss-w0rd-d1st1nct"
+		apiKey = "4p1-k3y-d1st1nct-77"
+	)
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+	notifytest.RunHostile(t, notifytest.HostileCase{
+		Payload: &render.Payload{Receiver: "siem", Kind: "webhook", Body: []byte(`{}`)},
+		Path:    "/ingest/" + pathToken + "?key=" + apiKey,
+		Echo:    []string{"{url}", pathToken, apiKey, "X-Api-Key: " + apiKey, authValue, basic, user + ":" + pass, pass, signingKey},
+		Secrets: []string{pathToken, apiKey, pass, signingKey, "b34r3r-t0k3n-d1st1nct"},
+		New: func(t *testing.T, endpoint string, client *http.Client, _ *slog.Logger) notify.Notifier {
+			u, err := url.Parse(endpoint)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u.User = url.UserPassword(user, pass)
+			n, err := New(Options{
+				URL: secret.New(u.String()),
+				Headers: map[string]secret.Secret{
+					"X-Api-Key":     secret.New(apiKey),
+					"X-Forwarded":   secret.New(authValue),
+					"Authorization": secret.New(basic),
+				},
+				SigningKey: secret.New(signingKey),
+				Client:     client,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		},
+	})
 }
