@@ -33,8 +33,11 @@ type Options struct {
 	// nil, S3 inputs fail with an InputError saying so.
 	Fetcher Fetcher
 	// Logger receives a line for every skipped input and bad record, besides
-	// the yielded error. Nil discards.
+	// the yielded error (within Limits.MaxErrors per input, like the
+	// errors). Nil discards.
 	Logger *slog.Logger
+	// Limits bound what is parsed; the zero value takes every default.
+	Limits Limits
 }
 
 // Reader decodes CloudTrail events from files, payloads and streams. It is
@@ -42,6 +45,7 @@ type Options struct {
 type Reader struct {
 	fetcher Fetcher
 	log     *slog.Logger
+	lim     Limits
 	bufs    sync.Pool // *bufio.Reader
 }
 
@@ -51,7 +55,7 @@ const bufSize = 256 << 10
 
 // New returns a Reader.
 func New(o Options) *Reader {
-	r := &Reader{fetcher: o.Fetcher, log: o.Logger}
+	r := &Reader{fetcher: o.Fetcher, log: o.Logger, lim: o.Limits.withDefaults()}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -66,6 +70,7 @@ func (r *Reader) Stream(ctx context.Context, name string, rd io.Reader) iter.Seq
 	return func(yield func(*event.Event, error) bool) {
 		d := r.newDecoder(ctx, name, "file", yield)
 		d.stream(rd)
+		d.finish()
 	}
 }
 
@@ -82,6 +87,7 @@ func (r *Reader) Payload(ctx context.Context, name string, payload []byte) iter.
 	return func(yield func(*event.Event, error) bool) {
 		d := r.newDecoder(ctx, name, "", yield)
 		d.stream(bytes.NewReader(payload))
+		d.finish()
 	}
 }
 
@@ -113,7 +119,9 @@ func (r *Reader) path(ctx context.Context, arg string, stdin io.Reader, yield fu
 	switch {
 	case arg == "-":
 		d := r.newDecoder(ctx, "-", "file", yield)
-		return d.stream(stdin)
+		d.stream(stdin)
+		d.finish()
+		return !d.run.halted
 	case strings.HasPrefix(arg, "s3://"):
 		bucket, key, _ := strings.Cut(strings.TrimPrefix(arg, "s3://"), "/")
 		if bucket == "" || key == "" || strings.HasSuffix(key, "/") {
@@ -217,7 +225,9 @@ func (r *Reader) file(ctx context.Context, name string, walked bool, yield func(
 	// a broken first line costs only itself.
 	n := strings.TrimSuffix(strings.ToLower(name), ".gz")
 	d.lines = strings.HasSuffix(n, ".jsonl") || strings.HasSuffix(n, ".ndjson")
-	return d.stream(f)
+	d.stream(f)
+	d.finish()
+	return !d.run.halted
 }
 
 func (r *Reader) getBuf(rd io.Reader) *bufio.Reader {
@@ -261,6 +271,26 @@ func (e *gzipError) Error() string {
 }
 
 func (e *gzipError) Unwrap() error { return e.err }
+
+// capped reads from r and fails with err once more than left bytes have
+// come: a bound on a decompressed stream that the scanner reports as an
+// error of the record being read.
+type capped struct {
+	r    io.Reader
+	left int64
+	err  error
+}
+
+func (c *capped) Read(p []byte) (int, error) {
+	if c.left < 0 {
+		return 0, c.err
+	}
+	n, err := c.r.Read(p[:min(int64(len(p)), c.left+1)])
+	if c.left -= int64(n); c.left < 0 {
+		return n, c.err
+	}
+	return n, err
+}
 
 // gunzip returns a reader of the decompressed stream.
 func gunzip(br *bufio.Reader) (*gzip.Reader, error) {
