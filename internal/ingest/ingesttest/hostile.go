@@ -36,6 +36,19 @@ func GoodRecord(id string) []byte {
 		`"readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}`)
 }
 
+// GoodLog returns an uncompressed CloudTrail log file holding a
+// GoodRecord for each id: the good message sent beside a bomb.
+func GoodLog(ids ...string) []byte {
+	b := []byte(`{"Records":[`)
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, GoodRecord(id)...)
+	}
+	return append(b, "]}"...)
+}
+
 // valueBombHead opens the record of WriteValueBomb; the bytes of its "v"
 // array follow.
 const valueBombHead = `{"eventVersion":"1.08","eventName":"X","eventSource":"x.amazonaws.com","eventID":"00000000-0000-4000-8000-00000000b0b0","v":[`
