@@ -47,7 +47,8 @@ type decoder struct {
 	depth int // envelopes and fetched objects this input is nested in
 }
 
-// runState is what every decoder of one iteration shares.
+// runState is what every decoder of one iteration (one Stream, Payload or
+// Paths) shares.
 type runState struct {
 	halted  bool // the consumer stopped, or the context is done
 	n       int  // records read, for the periodic context check
@@ -71,8 +72,10 @@ type inputState struct {
 // object that names itself cannot loop.
 const maxDepth = 8
 
-func (r *Reader) newDecoder(ctx context.Context, name, path string, yield func(*event.Event, error) bool) *decoder {
-	return &decoder{r: r, ctx: ctx, lim: r.lim, name: name, path: path, yield: yield, run: &runState{}, in: &inputState{}, owns: true, msgIdx: -1}
+// newDecoder returns a decoder for one input of an iteration; run is shared
+// by the inputs of that iteration.
+func (r *Reader) newDecoder(ctx context.Context, run *runState, name, path string, yield func(*event.Event, error) bool) *decoder {
+	return &decoder{r: r, ctx: ctx, lim: r.lim, name: name, path: path, yield: yield, run: run, in: &inputState{}, owns: true, msgIdx: -1}
 }
 
 // child returns a decoder for a nested document. name "" keeps d's name;

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -383,5 +385,27 @@ func TestNamesAreQuoted(t *testing.T) {
 	}
 	if msg := c.inputs[0].Error(); !strings.HasPrefix(msg, `"s3://b/x\nforged\u202e" (SQS message m0): `) {
 		t.Errorf("error %q", msg)
+	}
+}
+
+// TestErrorFloodAcrossFiles: a folder of files that each hold one record
+// nested too deep costs the parser's slow error once, not once per file.
+func TestErrorFloodAcrossFiles(t *testing.T) {
+	dir := t.TempDir()
+	rec := append(append([]byte(`{"Records":[`), deepRecord(t, 301)...), "]}"...)
+	for i := range 1000 {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%04d.json", i)), rec, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	c := collect(t, New(Options{}).Paths(context.Background(), []string{dir}))
+	elapsed := time.Since(start)
+	if len(c.records) != 1000 || len(c.events) != 0 {
+		t.Fatalf("%d events, %d errors", len(c.events), len(c.records))
+	}
+	t.Logf("1000 files: %s", elapsed)
+	if elapsed > 5*time.Second {
+		t.Errorf("took %s", elapsed)
 	}
 }

@@ -68,7 +68,7 @@ func New(o Options) *Reader {
 // until the next iteration; Clone it to keep it.
 func (r *Reader) Stream(ctx context.Context, name string, rd io.Reader) iter.Seq2[*event.Event, error] {
 	return func(yield func(*event.Event, error) bool) {
-		d := r.newDecoder(ctx, name, "file", yield)
+		d := r.newDecoder(ctx, &runState{}, name, "file", yield)
 		d.stream(rd)
 		d.finish()
 	}
@@ -85,7 +85,7 @@ func (r *Reader) Stream(ctx context.Context, name string, rd io.Reader) iter.Seq
 // its MessageID. Each event is valid until the next iteration.
 func (r *Reader) Payload(ctx context.Context, name string, payload []byte) iter.Seq2[*event.Event, error] {
 	return func(yield func(*event.Event, error) bool) {
-		d := r.newDecoder(ctx, name, "", yield)
+		d := r.newDecoder(ctx, &runState{}, name, "", yield)
 		d.stream(bytes.NewReader(payload))
 		d.finish()
 	}
@@ -102,12 +102,13 @@ func (r *Reader) Paths(ctx context.Context, args []string) iter.Seq2[*event.Even
 
 func (r *Reader) paths(ctx context.Context, args []string, stdin io.Reader) iter.Seq2[*event.Event, error] {
 	return func(yield func(*event.Event, error) bool) {
+		run := &runState{}
 		for _, arg := range args {
 			if err := ctx.Err(); err != nil {
 				yield(nil, &InputError{Input: arg, Err: err})
 				return
 			}
-			if !r.path(ctx, arg, stdin, yield) {
+			if !r.path(ctx, run, arg, stdin, yield) {
 				return
 			}
 		}
@@ -115,10 +116,10 @@ func (r *Reader) paths(ctx context.Context, args []string, stdin io.Reader) iter
 }
 
 // path reads one argument; it returns false when the consumer stopped.
-func (r *Reader) path(ctx context.Context, arg string, stdin io.Reader, yield func(*event.Event, error) bool) bool {
+func (r *Reader) path(ctx context.Context, run *runState, arg string, stdin io.Reader, yield func(*event.Event, error) bool) bool {
 	switch {
 	case arg == "-":
-		d := r.newDecoder(ctx, "-", "file", yield)
+		d := r.newDecoder(ctx, run, "-", "file", yield)
 		d.stream(stdin)
 		d.finish()
 		return !d.run.halted
@@ -127,7 +128,7 @@ func (r *Reader) path(ctx context.Context, arg string, stdin io.Reader, yield fu
 		if bucket == "" || key == "" || strings.HasSuffix(key, "/") {
 			return yield(nil, &InputError{Input: arg, Err: errors.New("name one S3 object as s3://bucket/key (prefixes are not listed here)")})
 		}
-		d := r.newDecoder(ctx, arg, "s3", yield)
+		d := r.newDecoder(ctx, run, arg, "s3", yield)
 		return d.fetch(bucket, key, -1)
 	}
 	info, err := os.Stat(arg)
@@ -135,7 +136,7 @@ func (r *Reader) path(ctx context.Context, arg string, stdin io.Reader, yield fu
 		return yield(nil, &InputError{Input: arg, Err: unwrapPath(err)})
 	}
 	if !info.IsDir() {
-		return r.file(ctx, arg, false, yield)
+		return r.file(ctx, run, arg, false, yield)
 	}
 	cont := true
 	walkErr := filepath.WalkDir(arg, func(p string, de fs.DirEntry, err error) error {
@@ -180,7 +181,7 @@ func (r *Reader) path(ctx context.Context, arg string, stdin io.Reader, yield fu
 		// A file met in a walk (an AWSLogs/ tree also holds VPC flow logs
 		// and load balancer logs) is skipped with a reason when it is not
 		// JSON; a file named on the command line is an error.
-		if !r.file(ctx, p, true, yield) {
+		if !r.file(ctx, run, p, true, yield) {
 			cont = false
 			return filepath.SkipAll
 		}
@@ -213,13 +214,13 @@ func unwrapPath(err error) error {
 	return err
 }
 
-func (r *Reader) file(ctx context.Context, name string, walked bool, yield func(*event.Event, error) bool) bool {
+func (r *Reader) file(ctx context.Context, run *runState, name string, walked bool, yield func(*event.Event, error) bool) bool {
 	f, err := os.Open(name)
 	if err != nil {
 		return yield(nil, &InputError{Input: name, Err: unwrapPath(err)})
 	}
 	defer f.Close()
-	d := r.newDecoder(ctx, name, "file", yield)
+	d := r.newDecoder(ctx, run, name, "file", yield)
 	d.foreign = walked
 	// Named JSON Lines files are read line by line from the start, so even
 	// a broken first line costs only itself.
