@@ -1008,8 +1008,8 @@ func (d *decoder) awslogs(v *fastjson.Value, idx int) bool {
 		return c.recordErr(idx, awslogsErr(err))
 	}
 	defer zr.Close()
-	max := int64(d.lim.MaxRecordBytes)
-	br := d.r.getBuf(&capped{r: gzipErrs{zr}, left: max, err: &LimitError{Limit: LimitMessageBytes, Max: max}})
+	limit := int64(d.lim.MaxRecordBytes)
+	br := d.r.getBuf(&capped{r: gzipErrs{zr}, left: limit, err: &LimitError{Limit: LimitMessageBytes, Max: limit}})
 	defer d.r.putBuf(br)
 	c.scan(br)
 	return !d.run.halted
