@@ -409,3 +409,21 @@ func TestErrorFloodAcrossFiles(t *testing.T) {
 		t.Errorf("took %s", elapsed)
 	}
 }
+
+// TestLimitsLifted: negative limits lift every bound, for trusted replays.
+func TestLimitsLifted(t *testing.T) {
+	r := New(Options{Limits: Limits{MaxValues: -1, MaxRecordBytes: -1, MaxRecords: -1, MaxInputBytes: -1, MaxErrors: -1}})
+	c := payload(t, r, "p", ingesttest.SQSEvent(ingesttest.AWSLogsValueBomb(t, 1024)))
+	if len(c.events) != 3 || c.errs() != 0 {
+		t.Fatalf("%d events, errors %v %v", len(c.events), c.records, c.inputs)
+	}
+	c = collect(t, r.Stream(context.Background(), "bomb.json.gz", bytes.NewReader(ingesttest.ValueBombLog(t, 2*DefaultMaxValues+2))))
+	if len(c.events) != 3 || c.errs() != 0 {
+		t.Fatalf("%d events, errors %v %v; want the bomb of %d values read", len(c.events), c.records, c.inputs, DefaultMaxValues+1)
+	}
+	var gz bytes.Buffer
+	ingesttest.WriteDeepLog(t, &gz, 20, 301)
+	if c := collect(t, r.Stream(context.Background(), "deep.json.gz", &gz)); len(c.records) != 20 {
+		t.Fatalf("%d errors; want each of the 20 bad records reported", len(c.records))
+	}
+}

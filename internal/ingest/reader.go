@@ -286,7 +286,10 @@ func (c *capped) Read(p []byte) (int, error) {
 	if c.left < 0 {
 		return 0, c.err
 	}
-	n, err := c.r.Read(p[:min(int64(len(p)), c.left+1)])
+	if int64(len(p)) > c.left {
+		p = p[:c.left+1] // one byte past the limit tells whether it is passed
+	}
+	n, err := c.r.Read(p)
 	if c.left -= int64(n); c.left < 0 {
 		return n, c.err
 	}
