@@ -21,6 +21,7 @@ import (
 
 func newEventsCmd() *cobra.Command {
 	var format, tz string
+	var maxRecords int
 	cmd := &cobra.Command{
 		Use:   "events [PATH|-]...",
 		Short: "Print the CloudTrail events in files, folders, S3 objects or standard input",
@@ -32,8 +33,10 @@ recursively (.json, .json.gz, .jsonl, .ndjson and .gz files); "-" or no
 argument reads standard input; s3://bucket/key reads one object with the
 default AWS credentials.
 
-Skipped inputs and bad records are reported on standard error, followed by a
-summary line. The exit status is 1 when an input could not be read at all.`,
+Skipped inputs and bad records are reported on standard error (the first ten
+of each input one by one, the rest counted in one line), followed by a
+summary line. The exit status is 1 when an input could not be read at all or
+was not read to its end (over --max-records, or over 1 GiB decompressed).`,
 		Example: `  trailwatch events testdata/sample
   trailwatch events --format json --timezone Asia/Tokyo AWSLogs/ | jq .event_name
   aws s3 cp s3://trail/AWSLogs/.../file.json.gz - | trailwatch events -`,
@@ -50,7 +53,7 @@ summary line. The exit status is 1 when an input could not be read at all.`,
 				args = []string{"-"}
 			}
 			l := &eventLister{
-				reader: ingest.New(ingest.Options{Fetcher: &lazyS3Fetcher{}}),
+				reader: ingest.New(ingest.Options{Fetcher: &lazyS3Fetcher{}, Limits: ingest.Limits{MaxRecords: recordLimit(maxRecords)}}),
 				stdin:  cmd.InOrStdin(),
 				errw:   cmd.ErrOrStderr(),
 				out:    newEventWriter(cmd.OutOrStdout(), format, loc),
@@ -70,7 +73,17 @@ summary line. The exit status is 1 when an input could not be read at all.`,
 	}
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table, or json (one object per event per line)")
 	cmd.Flags().StringVar(&tz, "timezone", "UTC", `IANA time zone for event times, such as "Asia/Tokyo"`)
+	cmd.Flags().IntVar(&maxRecords, "max-records", ingest.DefaultMaxRecords, "most records read from one input (file, S3 object, message); 0 reads them all")
 	return cmd
+}
+
+// recordLimit maps the --max-records flag onto ingest.Limits, where 0
+// means the default and a negative value no limit.
+func recordLimit(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }
 
 // eventLister prints the events of its inputs and counts what it saw.
@@ -130,6 +143,10 @@ func (l *eventLister) report(err error) {
 		l.inputs[skip.Input] = true
 	case errors.As(err, &rec):
 		l.errors++
+		var om *ingest.OmittedError
+		if errors.As(rec, &om) {
+			l.errors += om.Count - 1 // the summary stands for Count errors
+		}
 		l.inputs[rec.Input] = true
 	case errors.As(err, &in):
 		l.errors++

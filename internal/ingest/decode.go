@@ -1,9 +1,11 @@
 package ingest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +27,7 @@ const ctxEvery = 256
 type decoder struct {
 	r       *Reader
 	ctx     context.Context
+	lim     Limits
 	name    string // input name in origins and errors
 	path    string // outermost delivery path; "" until an envelope names it
 	msgID   string // SQS message id
@@ -32,28 +35,55 @@ type decoder struct {
 	fetched bool   // inside a fetched S3 object, which may not name further objects
 	lines   bool   // the input is named as JSON Lines (.jsonl, .ndjson)
 	yield   func(*event.Event, error) bool
-	halted  *bool // the consumer stopped; shared with children
+	run     *runState   // shared by every decoder of one iteration
+	in      *inputState // shared by the decoders of one input
+	owns    bool        // d opened in: its finish closes the input
+	msgIdx  int         // for a message read as a stream of its own (awslogs data), its index in the input; else -1
 
 	ep  event.Parser // whole documents and streamed records
 	lp  event.Parser // records cut out of a parsed document
 	buf []byte       // marshalled records for lp
-	n   int
 
 	depth int // envelopes and fetched objects this input is nested in
+}
+
+// runState is what every decoder of one iteration (one Stream, Payload or
+// Paths) shares.
+type runState struct {
+	halted  bool // the consumer stopped, or the context is done
+	n       int  // records read, for the periodic context check
+	careful bool // a record failed to parse: check each before parsing it
+}
+
+// inputState is what the decoders of one input share: one file, S3 object
+// or SQS message, whatever envelopes it nests. Limits on records and on
+// reported errors count here.
+type inputState struct {
+	records int  // records, documents and log events begun
+	stopped bool // a limit stopped the input; it is reported
+	// Record errors and skipped records reported one by one, and those
+	// counted past Limits.MaxErrors for the summary at the end.
+	errs, skips                       int
+	omittedErrs, firstErr, lastErr    int
+	omittedSkips, firstSkip, lastSkip int
 }
 
 // maxDepth bounds nesting (SQS → SNS → S3 notification → object is 3), so an
 // object that names itself cannot loop.
 const maxDepth = 8
 
-func (r *Reader) newDecoder(ctx context.Context, name, path string, yield func(*event.Event, error) bool) *decoder {
-	return &decoder{r: r, ctx: ctx, name: name, path: path, yield: yield, halted: new(bool)}
+// newDecoder returns a decoder for one input of an iteration; run is shared
+// by the inputs of that iteration.
+func (r *Reader) newDecoder(ctx context.Context, run *runState, name, path string, yield func(*event.Event, error) bool) *decoder {
+	return &decoder{r: r, ctx: ctx, lim: r.lim, name: name, path: path, yield: yield, run: run, in: &inputState{}, owns: true, msgIdx: -1}
 }
 
 // child returns a decoder for a nested document. name "" keeps d's name;
-// path names the envelope when d has none yet; msgID "" keeps d's.
+// path names the envelope when d has none yet; msgID "" keeps d's. A new
+// name (a fetched object) or message id (an SQS message) opens a new
+// input, which the caller closes with finish.
 func (d *decoder) child(name, path, msgID string) *decoder {
-	c := &decoder{r: d.r, ctx: d.ctx, name: d.name, path: d.path, msgID: d.msgID, yield: d.yield, halted: d.halted, depth: d.depth + 1, fetched: d.fetched}
+	c := &decoder{r: d.r, ctx: d.ctx, lim: d.lim, name: d.name, path: d.path, msgID: d.msgID, yield: d.yield, run: d.run, in: d.in, depth: d.depth + 1, fetched: d.fetched, msgIdx: -1}
 	if name != "" {
 		c.name = name
 	}
@@ -62,6 +92,9 @@ func (d *decoder) child(name, path, msgID string) *decoder {
 	}
 	if msgID != "" {
 		c.msgID = msgID
+	}
+	if name != "" || msgID != "" {
+		c.in, c.owns = &inputState{}, true
 	}
 	return c
 }
@@ -76,61 +109,211 @@ func (d *decoder) origin(idx int) event.Origin {
 
 // emit hands one result to the consumer and reports whether to go on.
 func (d *decoder) emit(ev *event.Event, err error) bool {
-	if *d.halted {
+	if d.run.halted {
 		return false
 	}
 	if !d.yield(ev, err) {
-		*d.halted = true
+		d.run.halted = true
 		return false
 	}
 	return true
 }
 
+// skip reports an input (idx -1) or a record skipped on purpose. Skipped
+// records past Limits.MaxErrors are counted for the input's summary.
 func (d *decoder) skip(idx int, reason string) bool {
+	if idx >= 0 {
+		in := d.in
+		if in.skips >= d.lim.MaxErrors {
+			if in.omittedSkips == 0 {
+				in.firstSkip = idx
+			}
+			in.omittedSkips++
+			in.lastSkip = idx
+			return !d.run.halted
+		}
+		in.skips++
+	}
 	d.r.log.Info("input_skipped", "input", d.name, "index", idx, "message_id", d.msgID, "reason", reason)
 	return d.emit(nil, &SkipError{Input: d.name, Index: idx, MessageID: d.msgID, Reason: reason})
 }
 
+// recordErr reports one bad record; past Limits.MaxErrors it only counts
+// it. A scanner that had to stop makes it a stop of the whole input.
 func (d *decoder) recordErr(idx int, err error) bool {
+	var stop *scanStop
+	if errors.As(err, &stop) {
+		return d.stop(idx, stop.err)
+	}
+	in := d.in
+	if in.errs >= d.lim.MaxErrors {
+		if in.omittedErrs == 0 {
+			in.firstErr = idx
+		}
+		in.omittedErrs++
+		in.lastErr = idx
+		return !d.run.halted
+	}
+	in.errs++
 	d.r.log.Warn("record_error", "input", d.name, "index", idx, "message_id", d.msgID, "error", err.Error())
 	return d.emit(nil, &RecordError{Input: d.name, Index: idx, MessageID: d.msgID, Err: err})
 }
 
 func (d *decoder) inputErr(err error) bool {
+	var stop *scanStop
+	if errors.As(err, &stop) {
+		return d.stop(0, stop.err)
+	}
 	d.r.log.Error("input_error", "input", d.name, "message_id", d.msgID, "error", err.Error())
 	return d.emit(nil, &InputError{Input: d.name, MessageID: d.msgID, Err: err})
 }
 
-// cancelled reports (and yields once) a cancelled context.
-func (d *decoder) cancelled() bool {
-	if err := d.ctx.Err(); err != nil {
-		d.emit(nil, &InputError{Input: d.name, MessageID: d.msgID, Err: err})
-		*d.halted = true
-		return true
+// stop reports that reading of the input stops before record idx, for
+// cause: a done context, which stops every input, or a limit, which stops
+// this one. It returns false.
+func (d *decoder) stop(idx int, cause error) bool {
+	if d.in.stopped || d.run.halted {
+		return false
+	}
+	d.in.stopped = true
+	err := &InputError{Input: d.name, MessageID: d.msgID, Err: &StoppedError{Index: idx, Err: cause}}
+	d.r.log.Error("input_stopped", "input", d.name, "message_id", d.msgID, "index", idx, "error", err.Err.Error())
+	d.emit(nil, err)
+	if d.ctx.Err() != nil {
+		d.run.halted = true
 	}
 	return false
 }
 
+// tick counts the record at idx against the input's MaxRecords and, every
+// ctxEvery records, checks the context. It returns false when reading of
+// the input must stop (reported once).
+func (d *decoder) tick(idx int) bool {
+	if d.in.stopped || d.run.halted {
+		return false
+	}
+	if d.in.records++; d.in.records > d.lim.MaxRecords {
+		return d.stop(idx, &LimitError{Limit: LimitRecords, Max: int64(d.lim.MaxRecords)})
+	}
+	if d.run.n++; d.run.n%ctxEvery == 0 {
+		if err := d.ctx.Err(); err != nil {
+			return d.stop(idx, err)
+		}
+	}
+	return true
+}
+
+// finish closes an input d opened: the record errors and skips counted
+// past Limits.MaxErrors are summarised, one line each.
+func (d *decoder) finish() {
+	if !d.owns || d.run.halted {
+		return
+	}
+	in := d.in
+	if in.omittedErrs > 0 {
+		err := &OmittedError{Count: in.omittedErrs, Last: in.lastErr}
+		d.r.log.Warn("record_errors_omitted", "input", d.name, "index", in.firstErr, "message_id", d.msgID, "count", in.omittedErrs, "last_index", in.lastErr)
+		if !d.emit(nil, &RecordError{Input: d.name, Index: in.firstErr, MessageID: d.msgID, Err: err}) {
+			return
+		}
+	}
+	if in.omittedSkips > 0 {
+		reason := fmt.Sprintf("%d more skipped records, the last at record %d, are counted here instead of reported one by one", in.omittedSkips, in.lastSkip)
+		d.r.log.Info("input_skipped", "input", d.name, "index", in.firstSkip, "message_id", d.msgID, "reason", reason)
+		d.emit(nil, &SkipError{Input: d.name, Index: in.firstSkip, MessageID: d.msgID, Reason: reason})
+	}
+	in.omittedErrs, in.omittedSkips = 0, 0
+}
+
+// parse parses raw with p once its shape is within the limits: a record
+// that could hold more values than MaxValues (one value takes at least two
+// bytes with its comma) is counted first, without allocating.
+//
+// After the first record of the iteration that does not parse, every
+// record is also checked before the parser sees it: the parser's error for
+// a record nested hundreds deep costs it milliseconds (its message grows at
+// every level), so a file of such records would cost minutes, and an
+// ordinary file has no bad record at all.
+func (d *decoder) parse(p *event.Parser, raw []byte, idx int) (*event.Event, error) {
+	if d.run.careful || (len(raw)+1)/2 > d.lim.MaxValues {
+		if err := checkShape(raw, d.lim.MaxValues); err != nil {
+			return nil, err
+		}
+		if d.run.careful && !json.Valid(raw) {
+			return nil, invalidJSON(raw)
+		}
+	}
+	ev, err := p.Parse(raw, d.origin(idx))
+	if err != nil {
+		d.run.careful = true
+		return nil, d.parseErr(raw, err)
+	}
+	return ev, nil
+}
+
+// invalidJSON says where raw, which is not valid JSON, goes wrong.
+func invalidJSON(raw []byte) error {
+	var v json.RawMessage
+	err := json.Unmarshal(raw, &v)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("invalid JSON: %s at byte offset %d of the record", shorten(se.Error(), 120), se.Offset)
+	}
+	return errors.New("invalid JSON")
+}
+
+// parseErr restates an event.Parser error without its origin prefix, which
+// the RecordError adds. A record the parser refused for its depth is named
+// as such; the parser's own message repeats itself once per level.
+func (d *decoder) parseErr(raw []byte, err error) error {
+	if errors.Is(err, event.ErrNotObject) {
+		return event.ErrNotObject
+	}
+	if shapeErr := checkShape(raw, d.lim.MaxValues); shapeErr != nil {
+		return shapeErr
+	}
+	if u := errors.Unwrap(err); u != nil {
+		return &jsonError{u}
+	}
+	return err
+}
+
+// jsonError is a parser's complaint, cut to a readable length.
+type jsonError struct{ err error }
+
+func (e *jsonError) Error() string { return "invalid JSON: " + shorten(e.err.Error(), 240) }
+func (e *jsonError) Unwrap() error { return e.err }
+
 // stream decodes rd, gunzipping it when it starts with the gzip magic bytes.
-// It returns false when the consumer stopped.
+// It returns false when the consumer stopped or the context is done.
 func (d *decoder) stream(rd io.Reader) bool {
+	if err := d.ctx.Err(); err != nil {
+		d.stop(0, err)
+		return false
+	}
 	br := d.r.getBuf(rd)
 	defer d.r.putBuf(br)
 	if isGzip(br) {
 		zr, err := gunzip(br)
 		if err != nil {
-			return d.inputErr(err)
+			d.inputErr(err)
+			return !d.run.halted
 		}
 		defer zr.Close()
 		zbr := d.r.getBuf(gzipErrs{zr})
 		defer d.r.putBuf(zbr)
 		br = zbr
 	}
-	sc := newScanner(br)
+	d.scan(br)
+	return !d.run.halted
+}
+
+// scan decodes the JSON values in br.
+func (d *decoder) scan(br *bufio.Reader) {
+	sc := newScanner(d.ctx, br, d.lim)
 	sc.lines = d.lines
 	sc.skipBOM()
 	d.top(sc)
-	return !*d.halted
 }
 
 // top reads the top-level JSON values of an input one after another: a
@@ -140,13 +323,17 @@ func (d *decoder) top(sc *scanner) {
 	idx := 0
 	oneLine := false // the first value was a one-line document
 	for first := true; ; first = false {
-		if d.cancelled() {
+		if d.in.stopped || d.run.halted {
 			return
 		}
 		c, newline, err := sc.peek()
 		if err == io.EOF {
 			if first {
-				d.skip(-1, "input is empty")
+				if d.msgIdx >= 0 {
+					d.skip(d.msgIdx, "the message is empty")
+				} else {
+					d.skip(-1, "input is empty")
+				}
 			}
 			return
 		}
@@ -169,6 +356,9 @@ func (d *decoder) top(sc *scanner) {
 					return
 				}
 				continue
+			}
+			if !d.tick(idx) {
+				return
 			}
 			raw, multiline, err := sc.value()
 			if err != nil {
@@ -194,7 +384,7 @@ func (d *decoder) top(sc *scanner) {
 					d.skip(-1, fmt.Sprintf("content is not JSON (starts with %q), so not a CloudTrail log file", c))
 					return
 				}
-				d.inputErr(fmt.Errorf("not a CloudTrail log, event or envelope: the content starts with %q, not with a JSON object or array", c))
+				d.wholeErr(fmt.Errorf("not a CloudTrail log, event or envelope: the content starts with %q, not with a JSON object or array", c))
 				return
 			}
 			if !d.valueErr(sc, idx, &syntaxError{off: sc.off, msg: fmt.Sprintf("expected a JSON object, found %q", c)}) {
@@ -209,7 +399,7 @@ func (d *decoder) top(sc *scanner) {
 // whether reading can go on: after an oversized value, and in JSON Lines
 // after the rest of the broken line is dropped.
 func (d *decoder) valueErr(sc *scanner, idx int, err error) bool {
-	if errors.Is(err, errTooLarge) {
+	if isTooLarge(err) {
 		return d.recordErr(idx, err)
 	}
 	var re *readError
@@ -234,10 +424,19 @@ func (d *decoder) valueErr(sc *scanner, idx int, err error) bool {
 // streamErr reports a failing reader.
 func (d *decoder) streamErr(first bool, idx int, err error) {
 	if first {
-		d.inputErr(err)
+		d.wholeErr(err)
 		return
 	}
 	d.recordErr(idx, err)
+}
+
+// wholeErr reports a failure of the whole stream: an input error, or for a
+// message read as a stream of its own, an error of that message's record.
+func (d *decoder) wholeErr(err error) bool {
+	if d.msgIdx >= 0 {
+		return d.recordErr(d.msgIdx, err)
+	}
+	return d.inputErr(err)
 }
 
 // recordsPrefix returns the length of `{ "Records" : [` at the scanner's
@@ -322,7 +521,13 @@ func (d *decoder) records(sc *scanner, idx *int) bool {
 				return false
 			}
 		}
-		if cand := cut.candidate(sc.buffered()); cand != nil {
+		if !d.tick(*idx) {
+			return false
+		}
+		// A candidate long enough to hold more values than the limit,
+		// or any record once one has failed, goes the slow way, where it
+		// is checked first.
+		if cand := cut.candidate(sc.buffered()); cand != nil && !d.run.careful && (len(cand)+1)/2 <= d.lim.MaxValues {
 			if ev, err := d.ep.Parse(cand, d.origin(*idx)); err == nil {
 				cut.hit()
 				sc.discard(len(cand))
@@ -330,9 +535,6 @@ func (d *decoder) records(sc *scanner, idx *int) bool {
 					return false
 				}
 				*idx++
-				if d.n++; d.n%ctxEvery == 0 && d.cancelled() {
-					return false
-				}
 				continue
 			}
 			cut.miss()
@@ -352,9 +554,6 @@ func (d *decoder) records(sc *scanner, idx *int) bool {
 			return false
 		}
 		*idx++
-		if d.n++; d.n%ctxEvery == 0 && d.cancelled() {
-			return false
-		}
 	}
 	return d.objectRest(sc, *idx)
 }
@@ -368,7 +567,7 @@ func (d *decoder) arrayElement(sc *scanner, idx int) (raw []byte, ok, cont bool)
 	if err == nil {
 		return raw, true, true
 	}
-	if errors.Is(err, errTooLarge) {
+	if isTooLarge(err) {
 		return nil, false, d.recordErr(idx, err)
 	}
 	d.arrayEnd(idx, err)
@@ -452,6 +651,9 @@ func (d *decoder) array(sc *scanner, idx *int) bool {
 				return false
 			}
 		}
+		if !d.tick(*idx) {
+			return false
+		}
 		raw, ok, cont := d.arrayElement(sc, *idx)
 		if !cont {
 			return false
@@ -464,29 +666,14 @@ func (d *decoder) array(sc *scanner, idx *int) bool {
 			return false
 		}
 		*idx++
-		if d.n++; d.n%ctxEvery == 0 && d.cancelled() {
-			return false
-		}
 	}
-}
-
-// parseErr restates an event.Parser error without its origin prefix, which
-// the RecordError adds.
-func parseErr(err error) error {
-	if errors.Is(err, event.ErrNotObject) {
-		return event.ErrNotObject
-	}
-	if u := errors.Unwrap(err); u != nil {
-		return fmt.Errorf("invalid JSON: %w", u)
-	}
-	return err
 }
 
 // record handles one element of a streamed Records array: the hot path.
 func (d *decoder) record(raw []byte, idx int) bool {
-	ev, err := d.ep.Parse(raw, d.origin(idx))
+	ev, err := d.parse(&d.ep, raw, idx)
 	if err != nil {
-		return d.recordErr(idx, parseErr(err))
+		return d.recordErr(idx, err)
 	}
 	return d.parsed(ev, idx)
 }
@@ -533,19 +720,24 @@ func (d *decoder) doc(raw []byte, idx int) bool {
 	if d.depth > maxDepth {
 		return d.recordErr(idx, fmt.Errorf("envelopes are nested more than %d deep", maxDepth))
 	}
-	ev, err := d.ep.Parse(raw, d.origin(idx))
+	if n, _ := matchRecordsPrefix(raw); n > 0 {
+		return d.docRecords(raw, n)
+	}
+	ev, err := d.parse(&d.ep, raw, idx)
 	if err != nil {
-		return d.recordErr(idx, parseErr(err))
+		return d.recordErr(idx, err)
 	}
 	v := ev.Value()
 	switch {
 	case v.Get("Records") != nil:
+		// A log file whose first key is not Records: parsed whole, as
+		// CloudTrail never writes one.
 		recs, err := v.Get("Records").Array()
 		if err != nil {
 			return d.skip(idx, "Records is not an array, so this is not a CloudTrail log file")
 		}
 		for i, rec := range recs {
-			if !d.element(rec, i) {
+			if !d.tick(i) || !d.element(rec, i) {
 				return false
 			}
 		}
@@ -570,6 +762,24 @@ func (d *decoder) doc(raw []byte, idx int) bool {
 	return d.skip(idx, "JSON object is neither a CloudTrail event nor a known envelope")
 }
 
+// docRecords reads a log file held in memory (an SQS or SNS message body, a
+// document in a JSON Lines file) record by record, as a file is read, so
+// that one bad record costs only itself. n is the length of its
+// `{"Records":[` prefix. Records are numbered from 0 within raw.
+func (d *decoder) docRecords(raw []byte, n int) bool {
+	br := d.r.getBuf(bytes.NewReader(raw))
+	defer d.r.putBuf(br)
+	sc := newScanner(d.ctx, br, d.lim)
+	sc.discard(n)
+	idx := 0
+	if d.records(sc, &idx) {
+		if _, _, err := sc.peek(); err != io.EOF {
+			d.recordErr(idx, errors.New("the log file's JSON object is followed by more data"))
+		}
+	}
+	return !d.run.halted
+}
+
 // element handles one element of a parsed Records array.
 func (d *decoder) element(v *fastjson.Value, idx int) bool {
 	if v.Type() != fastjson.TypeObject {
@@ -587,9 +797,9 @@ func (d *decoder) element(v *fastjson.Value, idx int) bool {
 // leaf yields v, a CloudTrail record inside a parsed document.
 func (d *decoder) leaf(v *fastjson.Value, idx int) bool {
 	d.buf = v.MarshalTo(d.buf[:0])
-	ev, err := d.lp.Parse(d.buf, d.origin(idx))
+	ev, err := d.parse(&d.lp, d.buf, idx)
 	if err != nil {
-		return d.recordErr(idx, parseErr(err))
+		return d.recordErr(idx, err)
 	}
 	return d.emit(ev, nil)
 }
@@ -606,7 +816,9 @@ func (d *decoder) envelopeRecord(v *fastjson.Value, idx int) bool {
 			return c.recordErr(idx, errors.New("SQS message has no body"))
 		}
 		b, _ := body.StringBytes()
-		return c.message(b, idx, "SQS message body")
+		c.message(b, idx, "SQS message body")
+		c.finish()
+		return !d.run.halted
 	case src == "aws:s3":
 		return d.s3Record(v, idx)
 	case string(v.GetStringBytes("EventSource")) == "aws:sns":
@@ -620,7 +832,7 @@ func (d *decoder) envelopeRecord(v *fastjson.Value, idx int) bool {
 		if src == "" {
 			src = string(v.GetStringBytes("EventSource"))
 		}
-		return d.skip(idx, fmt.Sprintf("record from event source %q is not a CloudTrail event", src))
+		return d.skip(idx, fmt.Sprintf("record from event source %s is not a CloudTrail event", quote(src)))
 	}
 }
 
@@ -645,7 +857,7 @@ func (d *decoder) snsMessage(v *fastjson.Value, idx int) bool {
 		b, _ := msg.StringBytes()
 		return d.child("", "sns", "").message(b, idx, "SNS message")
 	default:
-		return d.skip(idx, fmt.Sprintf("SNS %q message carries no events", typ))
+		return d.skip(idx, fmt.Sprintf("SNS %s message carries no events", quote(typ)))
 	}
 }
 
@@ -672,7 +884,7 @@ func (d *decoder) eventBridge(v *fastjson.Value, idx int) bool {
 		// EventBridge refuses PutEvents with an aws. source, so an event
 		// claiming to be CloudTrail from any other source was forged by
 		// whoever may put events on the bus.
-		return d.skip(idx, fmt.Sprintf("EventBridge %q event from source %q: CloudTrail events come only from aws. sources", dt, src))
+		return d.skip(idx, fmt.Sprintf("EventBridge %q event from source %s: CloudTrail events come only from aws. sources", dt, quote(src)))
 	case cloudTrailDetailType(dt):
 		if detail == nil || detail.Type() != fastjson.TypeObject {
 			return c.recordErr(idx, fmt.Errorf("EventBridge %q event has no detail object", dt))
@@ -686,7 +898,7 @@ func (d *decoder) eventBridge(v *fastjson.Value, idx int) bool {
 		}
 		return c.fetch(bucket, key, idx)
 	}
-	return d.skip(idx, fmt.Sprintf("EventBridge event %q from %q is not a CloudTrail event", dt, src))
+	return d.skip(idx, fmt.Sprintf("EventBridge event %s from %s is not a CloudTrail event", quote(dt), quote(src)))
 }
 
 // s3Record handles one record of an S3 event notification.
@@ -694,7 +906,7 @@ func (d *decoder) s3Record(v *fastjson.Value, idx int) bool {
 	c := d.child("", "s3", "")
 	name := string(v.GetStringBytes("eventName"))
 	if !strings.HasPrefix(name, "ObjectCreated:") {
-		return c.skip(idx, fmt.Sprintf("S3 event %q is not an object creation", name))
+		return c.skip(idx, fmt.Sprintf("S3 event %s is not an object creation", quote(name)))
 	}
 	bucket := string(v.GetStringBytes("s3", "bucket", "name"))
 	raw := string(v.GetStringBytes("s3", "object", "key"))
@@ -704,7 +916,7 @@ func (d *decoder) s3Record(v *fastjson.Value, idx int) bool {
 	// Keys in S3 notifications are URL-encoded, spaces as '+'.
 	key, err := url.QueryUnescape(raw)
 	if err != nil {
-		return c.recordErr(idx, fmt.Errorf("S3 object key %q is not URL-encoded correctly: %w", raw, err))
+		return c.recordErr(idx, fmt.Errorf("S3 object key %s is not URL-encoded correctly: %w", quote(raw), err))
 	}
 	return c.fetch(bucket, key, idx)
 }
@@ -717,7 +929,10 @@ func (d *decoder) trailNotification(v *fastjson.Value, idx int) bool {
 	if bucket == "" || err != nil {
 		return d.recordErr(idx, errors.New("CloudTrail notification has no s3Bucket or no s3ObjectKey list"))
 	}
-	for _, k := range keys {
+	for i, k := range keys {
+		if !d.tick(i) {
+			return false
+		}
 		key := string(k.GetStringBytes())
 		if key == "" {
 			if !d.recordErr(idx, errors.New("CloudTrail notification lists an empty object key")) {
@@ -735,11 +950,16 @@ func (d *decoder) trailNotification(v *fastjson.Value, idx int) bool {
 // fetch reads one S3 object as a log file. Digest files are skipped without
 // being fetched.
 func (d *decoder) fetch(bucket, key string, idx int) bool {
+	if len(bucket) > 63 || len(key) > 1024 {
+		// No such object can exist; refusing early keeps megabytes of
+		// name out of the errors and logs below.
+		return d.recordErr(idx, fmt.Errorf("S3 bucket %s or key %s is longer than S3 allows (63 and 1024 bytes)", quote(bucket), quote(key)))
+	}
 	name := "s3://" + bucket + "/" + key
 	if d.fetched {
 		// A log file never names other objects; following such names
 		// would let one object fetch itself over and over.
-		return d.skip(idx, fmt.Sprintf("S3 object names another object (%s) instead of holding events", name))
+		return d.skip(idx, fmt.Sprintf("S3 object names another object (%s) instead of holding events", quote(name)))
 	}
 	c := d.child(name, "s3", "")
 	c.foreign = true
@@ -761,49 +981,38 @@ func (d *decoder) fetch(bucket, key string, idx int) bool {
 		return c.inputErr(err)
 	}
 	defer rc.Close()
-	return c.stream(rc)
+	c.stream(rc)
+	c.finish()
+	return !d.run.halted
 }
 
 // awslogs handles a raw CloudWatch Logs subscription payload:
-// {"awslogs":{"data":"<base64 of gzip of JSON>"}}.
+// {"awslogs":{"data":"<base64 of gzip of JSON>"}}. The data is decompressed
+// as a stream, within Limits.MaxRecordBytes, so a log file in it is read
+// record by record like any other.
 func (d *decoder) awslogs(v *fastjson.Value, idx int) bool {
 	c := d.child("", "cloudwatch-logs", "")
+	c.msgIdx = idx
 	data := v.Get("awslogs", "data")
 	if data == nil || data.Type() != fastjson.TypeString {
 		return c.recordErr(idx, errors.New("awslogs payload has no data string"))
 	}
 	b, _ := data.StringBytes()
-	raw, err := decodeAWSLogs(b)
-	if err != nil {
-		return c.recordErr(idx, err)
-	}
-	return c.doc(raw, idx)
-}
-
-// decodeAWSLogs base64-decodes and gunzips awslogs.data, within the size
-// limit.
-func decodeAWSLogs(b []byte) ([]byte, error) {
-	if len(b) > MaxRecordSize/3*4 {
-		return nil, fmt.Errorf("awslogs data is larger than the %d MiB limit", MaxRecordSize>>20)
-	}
 	z := make([]byte, base64.StdEncoding.DecodedLen(len(b)))
 	n, err := base64.StdEncoding.Decode(z, b)
 	if err != nil {
-		return nil, awslogsErr(err)
+		return c.recordErr(idx, awslogsErr(err))
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(z[:n]))
 	if err != nil {
-		return nil, awslogsErr(err)
+		return c.recordErr(idx, awslogsErr(err))
 	}
 	defer zr.Close()
-	raw, err := io.ReadAll(io.LimitReader(zr, MaxRecordSize+1))
-	if err != nil {
-		return nil, awslogsErr(err)
-	}
-	if len(raw) > MaxRecordSize {
-		return nil, fmt.Errorf("awslogs data decompresses to more than the %d MiB limit", MaxRecordSize>>20)
-	}
-	return raw, nil
+	limit := int64(d.lim.MaxRecordBytes)
+	br := d.r.getBuf(&capped{r: gzipErrs{zr}, left: limit, err: &LimitError{Limit: LimitMessageBytes, Max: limit}})
+	defer d.r.putBuf(br)
+	c.scan(br)
+	return !d.run.halted
 }
 
 func awslogsErr(err error) error {
@@ -823,13 +1032,16 @@ func (d *decoder) logsData(v *fastjson.Value, idx int) bool {
 		return c.skip(idx, "CloudWatch Logs control message")
 	case "DATA_MESSAGE":
 	default:
-		return c.skip(idx, fmt.Sprintf("CloudWatch Logs message type %q carries no events", typ))
+		return c.skip(idx, fmt.Sprintf("CloudWatch Logs message type %s carries no events", quote(typ)))
 	}
 	events, err := v.Get("logEvents").Array()
 	if err != nil {
 		return c.recordErr(idx, errors.New("CloudWatch Logs payload's logEvents is not an array"))
 	}
 	for i, le := range events {
+		if !c.tick(i) {
+			return false
+		}
 		msg := le.Get("message")
 		if msg == nil || msg.Type() != fastjson.TypeString {
 			if !c.recordErr(i, fmt.Errorf("log event %d has no message", i)) {
@@ -838,10 +1050,15 @@ func (d *decoder) logsData(v *fastjson.Value, idx int) bool {
 			continue
 		}
 		b, _ := msg.StringBytes()
-		ev, err := c.lp.Parse(b, c.origin(i))
+		ev, err := c.parse(&c.lp, b, i)
 		if err != nil {
-			id := string(le.GetStringBytes("id"))
-			if !c.recordErr(i, fmt.Errorf("log event %d (id %q) is not a CloudTrail JSON event: %w", i, id, parseErr(err))) {
+			id := le.GetStringBytes("id")
+			if errors.Is(err, ErrLimit) {
+				err = fmt.Errorf("log event %d (id %s): %w", i, quote(id), err)
+			} else {
+				err = fmt.Errorf("log event %d (id %s) is not a CloudTrail JSON event: %w", i, quote(id), err)
+			}
+			if !c.recordErr(i, err) {
 				return false
 			}
 			continue

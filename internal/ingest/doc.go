@@ -17,5 +17,14 @@
 // be read). The yielded event is valid only until the next iteration; Clone it
 // to keep it.
 //
+// Every input may be an attacker's, so a Reader bounds what it parses, not
+// only what it reads (see Limits and docs/security.md): a record that could
+// hold more JSON values than the limit is counted before it is parsed and
+// refused when it does; one input yields at most so many records and
+// decompressed bytes; the context is checked every few hundred records and
+// at every refill of the scanner's window, and a stop is an InputError
+// wrapping a *StoppedError that says where reading stopped; past the first
+// few errors of an input, the rest are counted and summarised once.
+//
 // A Reader is safe for concurrent use; each iterator it returns is not.
 package ingest

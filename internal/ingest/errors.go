@@ -2,6 +2,9 @@ package ingest
 
 import (
 	"fmt"
+	"strconv"
+	"unicode"
+	"unicode/utf8"
 )
 
 // SkipError reports an input or message skipped on purpose: a digest file, a
@@ -63,9 +66,9 @@ type InputError struct {
 // Error reads "<input>: <what failed>".
 func (e *InputError) Error() string {
 	if e.MessageID != "" {
-		return fmt.Sprintf("%s (SQS message %s): %v", e.Input, e.MessageID, e.Err)
+		return fmt.Sprintf("%s (SQS message %s): %v", displayName(e.Input), displayName(e.MessageID), e.Err)
 	}
-	return fmt.Sprintf("%s: %v", e.Input, e.Err)
+	return fmt.Sprintf("%s: %v", displayName(e.Input), e.Err)
 }
 
 // Unwrap returns the cause.
@@ -73,7 +76,7 @@ func (e *InputError) Unwrap() error { return e.Err }
 
 // where formats "input record 3 (SQS message id)".
 func where(input string, index int, msgID string) string {
-	s := input
+	s := displayName(input)
 	if s == "" {
 		s = "input"
 	}
@@ -81,7 +84,20 @@ func where(input string, index int, msgID string) string {
 		s = fmt.Sprintf("%s record %d", s, index)
 	}
 	if msgID != "" {
-		s += " (SQS message " + msgID + ")"
+		s += " (SQS message " + displayName(msgID) + ")"
+	}
+	return s
+}
+
+// displayName returns an input name or message id as errors show it: as
+// it is when every character prints plainly, quoted otherwise, so that an
+// S3 key or message id holding line breaks, terminal controls or
+// invisible characters cannot forge or hide text in a log.
+func displayName(s string) string {
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
 	}
 	return s
 }

@@ -6,10 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/trailwatch/trailwatch/internal/ingest/ingesttest"
 )
 
 // selfFetcher serves the same bytes for every object, so a payload that
@@ -56,6 +62,25 @@ func addSeeds(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	addBombSeeds(f)
+}
+
+// addBombSeeds adds small versions of the hostile inputs: a value bomb, a
+// record nested past the depth limit, a flood of bad records, and the
+// bomb inside a CloudWatch Logs payload in an SQS message.
+func addBombSeeds(f *testing.F) {
+	f.Helper()
+	f.Add(ingesttest.ValueBombLog(f, 512))
+	var b bytes.Buffer
+	ingesttest.WriteValueBomb(f, &b, 64)
+	f.Add(b.Bytes())
+	b.Reset()
+	ingesttest.WriteDeepRecord(f, &b, 301)
+	f.Add(b.Bytes())
+	b.Reset()
+	ingesttest.WriteDeepLog(f, &b, 20, 301)
+	f.Add(b.Bytes())
+	f.Add(ingesttest.SQSEvent(ingesttest.AWSLogsValueBomb(f, 256), ingesttest.S3Notification("b", "k")))
 }
 
 // checkSeq drains seq, checking that every yield is an event or one of the
@@ -161,4 +186,102 @@ func referenceRecords(data []byte) (recs []json.RawMessage, ok bool) {
 		}
 	}
 	return recs, true
+}
+
+// FuzzLimits reads arbitrary bytes with every limit tight, so that the
+// paths where a limit is met run often, and checks what the limits
+// promise: no yielded event holds more values or bytes than allowed, each
+// input and message reports at most MaxErrors record errors and one
+// summary, and stops at most once.
+func FuzzLimits(f *testing.F) {
+	addSeeds(f)
+	lim := Limits{MaxValues: 24, MaxRecordBytes: 1 << 10, MaxRecords: 6, MaxInputBytes: 16 << 10, MaxErrors: 2}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := New(Options{Fetcher: selfFetcher{data}, Limits: lim})
+		type key struct{ input, msg string }
+		recordErrs := map[key]int{}
+		stops := map[key]int{}
+		n := 0
+		for ev, err := range r.Payload(context.Background(), "fuzz", data) {
+			if n++; n > 100_000 {
+				t.Fatal("more than 100,000 yields")
+			}
+			if (ev == nil) == (err == nil) {
+				t.Fatalf("yield with event %v and error %v", ev, err)
+			}
+			if ev != nil {
+				if raw := ev.Raw(); len(raw) > lim.MaxRecordBytes || checkShape(raw, lim.MaxValues) != nil {
+					t.Fatalf("event of %d bytes over a limit: %s", len(raw), raw)
+				}
+				continue
+			}
+			if len(err.Error()) > 2000 {
+				t.Fatalf("error of %d bytes: %.200s", len(err.Error()), err)
+			}
+			var re *RecordError
+			var ie *InputError
+			var st *StoppedError
+			switch {
+			case errors.As(err, &re):
+				if recordErrs[key{re.Input, re.MessageID}]++; recordErrs[key{re.Input, re.MessageID}] > lim.MaxErrors+1 {
+					t.Fatalf("more than %d record errors for %s %s", lim.MaxErrors+1, re.Input, re.MessageID)
+				}
+			case errors.As(err, &ie) && errors.As(err, &st):
+				if stops[key{ie.Input, ie.MessageID}]++; stops[key{ie.Input, ie.MessageID}] > 1 {
+					t.Fatalf("input %s %s stopped twice", ie.Input, ie.MessageID)
+				}
+			}
+		}
+	})
+}
+
+// FuzzShape checks the shape count against the parser: on JSON the
+// parser accepts, the count is exact and no depth is refused; where the
+// parser refuses a depth, so does the count.
+func FuzzShape(f *testing.F) {
+	addSeeds(f)
+	for _, s := range []string{`[]`, `{}`, `[[],{}]`, `{"a":[1,{"b":"]"}],"c":"\\"}`, `"x"`, `[` + strings.Repeat("[", 299) + strings.Repeat("]", 299) + `]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var p fastjson.Parser
+		v, err := p.ParseBytes(data)
+		shapeErr := checkShape(data, math.MaxInt)
+		if err != nil {
+			if strings.Contains(err.Error(), "too big depth") {
+				var le *LimitError
+				if !errors.As(shapeErr, &le) || le.Limit != LimitDepth {
+					t.Fatalf("the parser refuses the depth, the count says %v", shapeErr)
+				}
+			}
+			return
+		}
+		if shapeErr != nil {
+			t.Fatalf("the parser accepts, the count says %v", shapeErr)
+		}
+		n := countValues(v)
+		if err := checkShape(data, n); err != nil {
+			t.Fatalf("%d values counted as more: %v", n, err)
+		}
+		var le *LimitError
+		if err := checkShape(data, n-1); n > 1 && (!errors.As(err, &le) || le.Limit != LimitValues) {
+			t.Fatalf("%d values not counted as more than %d: %v", n, n-1, err)
+		}
+	})
+}
+
+// countValues counts the values of a parsed tree.
+func countValues(v *fastjson.Value) int {
+	n := 1
+	switch v.Type() {
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		o.Visit(func(_ []byte, c *fastjson.Value) { n += countValues(c) })
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		for _, c := range a {
+			n += countValues(c)
+		}
+	}
+	return n
 }

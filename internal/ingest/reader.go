@@ -33,8 +33,11 @@ type Options struct {
 	// nil, S3 inputs fail with an InputError saying so.
 	Fetcher Fetcher
 	// Logger receives a line for every skipped input and bad record, besides
-	// the yielded error. Nil discards.
+	// the yielded error (within Limits.MaxErrors per input, like the
+	// errors). Nil discards.
 	Logger *slog.Logger
+	// Limits bound what is parsed; the zero value takes every default.
+	Limits Limits
 }
 
 // Reader decodes CloudTrail events from files, payloads and streams. It is
@@ -42,6 +45,7 @@ type Options struct {
 type Reader struct {
 	fetcher Fetcher
 	log     *slog.Logger
+	lim     Limits
 	bufs    sync.Pool // *bufio.Reader
 }
 
@@ -51,7 +55,7 @@ const bufSize = 256 << 10
 
 // New returns a Reader.
 func New(o Options) *Reader {
-	r := &Reader{fetcher: o.Fetcher, log: o.Logger}
+	r := &Reader{fetcher: o.Fetcher, log: o.Logger, lim: o.Limits.withDefaults()}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -64,8 +68,9 @@ func New(o Options) *Reader {
 // until the next iteration; Clone it to keep it.
 func (r *Reader) Stream(ctx context.Context, name string, rd io.Reader) iter.Seq2[*event.Event, error] {
 	return func(yield func(*event.Event, error) bool) {
-		d := r.newDecoder(ctx, name, "file", yield)
+		d := r.newDecoder(ctx, &runState{}, name, "file", yield)
 		d.stream(rd)
+		d.finish()
 	}
 }
 
@@ -80,8 +85,9 @@ func (r *Reader) Stream(ctx context.Context, name string, rd io.Reader) iter.Seq
 // its MessageID. Each event is valid until the next iteration.
 func (r *Reader) Payload(ctx context.Context, name string, payload []byte) iter.Seq2[*event.Event, error] {
 	return func(yield func(*event.Event, error) bool) {
-		d := r.newDecoder(ctx, name, "", yield)
+		d := r.newDecoder(ctx, &runState{}, name, "", yield)
 		d.stream(bytes.NewReader(payload))
+		d.finish()
 	}
 }
 
@@ -96,12 +102,13 @@ func (r *Reader) Paths(ctx context.Context, args []string) iter.Seq2[*event.Even
 
 func (r *Reader) paths(ctx context.Context, args []string, stdin io.Reader) iter.Seq2[*event.Event, error] {
 	return func(yield func(*event.Event, error) bool) {
+		run := &runState{}
 		for _, arg := range args {
 			if err := ctx.Err(); err != nil {
 				yield(nil, &InputError{Input: arg, Err: err})
 				return
 			}
-			if !r.path(ctx, arg, stdin, yield) {
+			if !r.path(ctx, run, arg, stdin, yield) {
 				return
 			}
 		}
@@ -109,17 +116,19 @@ func (r *Reader) paths(ctx context.Context, args []string, stdin io.Reader) iter
 }
 
 // path reads one argument; it returns false when the consumer stopped.
-func (r *Reader) path(ctx context.Context, arg string, stdin io.Reader, yield func(*event.Event, error) bool) bool {
+func (r *Reader) path(ctx context.Context, run *runState, arg string, stdin io.Reader, yield func(*event.Event, error) bool) bool {
 	switch {
 	case arg == "-":
-		d := r.newDecoder(ctx, "-", "file", yield)
-		return d.stream(stdin)
+		d := r.newDecoder(ctx, run, "-", "file", yield)
+		d.stream(stdin)
+		d.finish()
+		return !d.run.halted
 	case strings.HasPrefix(arg, "s3://"):
 		bucket, key, _ := strings.Cut(strings.TrimPrefix(arg, "s3://"), "/")
 		if bucket == "" || key == "" || strings.HasSuffix(key, "/") {
 			return yield(nil, &InputError{Input: arg, Err: errors.New("name one S3 object as s3://bucket/key (prefixes are not listed here)")})
 		}
-		d := r.newDecoder(ctx, arg, "s3", yield)
+		d := r.newDecoder(ctx, run, arg, "s3", yield)
 		return d.fetch(bucket, key, -1)
 	}
 	info, err := os.Stat(arg)
@@ -127,7 +136,7 @@ func (r *Reader) path(ctx context.Context, arg string, stdin io.Reader, yield fu
 		return yield(nil, &InputError{Input: arg, Err: unwrapPath(err)})
 	}
 	if !info.IsDir() {
-		return r.file(ctx, arg, false, yield)
+		return r.file(ctx, run, arg, false, yield)
 	}
 	cont := true
 	walkErr := filepath.WalkDir(arg, func(p string, de fs.DirEntry, err error) error {
@@ -172,7 +181,7 @@ func (r *Reader) path(ctx context.Context, arg string, stdin io.Reader, yield fu
 		// A file met in a walk (an AWSLogs/ tree also holds VPC flow logs
 		// and load balancer logs) is skipped with a reason when it is not
 		// JSON; a file named on the command line is an error.
-		if !r.file(ctx, p, true, yield) {
+		if !r.file(ctx, run, p, true, yield) {
 			cont = false
 			return filepath.SkipAll
 		}
@@ -205,19 +214,21 @@ func unwrapPath(err error) error {
 	return err
 }
 
-func (r *Reader) file(ctx context.Context, name string, walked bool, yield func(*event.Event, error) bool) bool {
+func (r *Reader) file(ctx context.Context, run *runState, name string, walked bool, yield func(*event.Event, error) bool) bool {
 	f, err := os.Open(name)
 	if err != nil {
 		return yield(nil, &InputError{Input: name, Err: unwrapPath(err)})
 	}
 	defer f.Close()
-	d := r.newDecoder(ctx, name, "file", yield)
+	d := r.newDecoder(ctx, run, name, "file", yield)
 	d.foreign = walked
 	// Named JSON Lines files are read line by line from the start, so even
 	// a broken first line costs only itself.
 	n := strings.TrimSuffix(strings.ToLower(name), ".gz")
 	d.lines = strings.HasSuffix(n, ".jsonl") || strings.HasSuffix(n, ".ndjson")
-	return d.stream(f)
+	d.stream(f)
+	d.finish()
+	return !d.run.halted
 }
 
 func (r *Reader) getBuf(rd io.Reader) *bufio.Reader {
@@ -261,6 +272,29 @@ func (e *gzipError) Error() string {
 }
 
 func (e *gzipError) Unwrap() error { return e.err }
+
+// capped reads from r and fails with err once more than left bytes have
+// come: a bound on a decompressed stream that the scanner reports as an
+// error of the record being read.
+type capped struct {
+	r    io.Reader
+	left int64
+	err  error
+}
+
+func (c *capped) Read(p []byte) (int, error) {
+	if c.left < 0 {
+		return 0, c.err
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left+1] // one byte past the limit tells whether it is passed
+	}
+	n, err := c.r.Read(p)
+	if c.left -= int64(n); c.left < 0 {
+		return n, c.err
+	}
+	return n, err
+}
 
 // gunzip returns a reader of the decompressed stream.
 func gunzip(br *bufio.Reader) (*gzip.Reader, error) {

@@ -3,19 +3,11 @@ package ingest
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 )
-
-// MaxRecordSize is the largest single JSON value (record, envelope or
-// message) the decoder holds in memory. CloudTrail records are a few KiB;
-// anything larger than this is reported as an error instead of being read
-// into memory.
-const MaxRecordSize = 32 << 20
-
-// errTooLarge is wrapped by scanner errors for values over the limit.
-var errTooLarge = fmt.Errorf("JSON value is larger than the %d MiB limit", MaxRecordSize>>20)
 
 // errLineBreak ends a JSON Lines record that is cut short at a line end.
 var errLineBreak = errors.New("line ends before its JSON value is complete")
@@ -42,6 +34,10 @@ func (e *readError) Error() string {
 	if errors.As(e.err, &ge) {
 		return ge.Error()
 	}
+	var le *LimitError
+	if errors.As(e.err, &le) {
+		return le.Error()
+	}
 	return "input could not be read to its end: " + e.err.Error()
 }
 func (e *readError) Unwrap() error { return e.err }
@@ -54,22 +50,60 @@ func (e *readError) Unwrap() error { return e.err }
 // slice of that window (no copy); one that spans refills is gathered in side.
 // Either way the returned bytes stay valid until the next call on the
 // scanner, which is what lets a yielded event point into them.
+//
+// Each time the window is refilled the scanner checks its context and the
+// bytes read so far, so a long run of white space or an oversized value,
+// which no record count sees, still stops at a deadline or at the input's
+// byte limit. Once stopped it stays stopped: every later call returns the
+// same *scanStop.
 type scanner struct {
-	br    *bufio.Reader
-	side  []byte
-	max   int
-	off   int64 // bytes consumed
-	lines bool  // JSON Lines: a line break ends every top-level value
+	br       *bufio.Reader
+	side     []byte
+	max      int   // Limits.MaxRecordBytes
+	maxBytes int64 // Limits.MaxInputBytes, or a message's own limit
+	ctx      context.Context
+	stop     *scanStop
+	off      int64 // bytes consumed
+	lines    bool  // JSON Lines: a line break ends every top-level value
 }
 
-func newScanner(br *bufio.Reader) *scanner {
-	return &scanner{br: br, max: MaxRecordSize}
+// scanStop is returned by every scanner method once reading must stop: the
+// context is done or the input is over its byte limit.
+type scanStop struct{ err error }
+
+func (e *scanStop) Error() string { return e.err.Error() }
+func (e *scanStop) Unwrap() error { return e.err }
+
+func newScanner(ctx context.Context, br *bufio.Reader, lim Limits) *scanner {
+	return &scanner{br: br, max: lim.MaxRecordBytes, maxBytes: lim.MaxInputBytes, ctx: ctx}
+}
+
+// tooLarge is the error for a value over the record limit.
+func (s *scanner) tooLarge() error {
+	return &LimitError{Limit: LimitRecordBytes, Max: int64(s.max)}
+}
+
+// isTooLarge reports a value skipped for being over the record limit.
+func isTooLarge(err error) bool {
+	var le *LimitError
+	return errors.As(err, &le) && le.Limit == LimitRecordBytes
 }
 
 // window returns the buffered bytes, reading more when none are buffered.
-// It returns an empty slice and the reader's error at the end.
+// It returns an empty slice and the reader's error at the end, or a
+// *scanStop.
 func (s *scanner) window() ([]byte, error) {
 	if s.br.Buffered() == 0 {
+		if s.stop == nil {
+			if err := s.ctx.Err(); err != nil {
+				s.stop = &scanStop{err}
+			} else if s.off >= s.maxBytes {
+				s.stop = &scanStop{&LimitError{Limit: LimitInputBytes, Max: s.maxBytes}}
+			}
+		}
+		if s.stop != nil {
+			return nil, s.stop
+		}
 		if _, err := s.br.Peek(1); err != nil && s.br.Buffered() == 0 {
 			return nil, err
 		}
@@ -92,6 +126,9 @@ func (s *scanner) peek() (c byte, newline bool, err error) {
 		if len(buf) == 0 {
 			if err == io.EOF {
 				return 0, newline, io.EOF
+			}
+			if stop, ok := err.(*scanStop); ok {
+				return 0, newline, stop
 			}
 			return 0, newline, &readError{err}
 		}
@@ -138,8 +175,8 @@ func (s *scanner) objectOpensAlone() bool {
 
 // value returns the bytes of the JSON value that starts at the next non-space
 // byte (the caller has skipped the white space with peek). A value larger than
-// the limit is scanned to its end without being kept and reported with
-// errTooLarge, so the caller may go on with the next value. multiline
+// the limit is scanned to its end without being kept and reported with a
+// *LimitError, so the caller may go on with the next value. multiline
 // reports whether a line break occurred outside strings.
 func (s *scanner) value() (v []byte, multiline bool, err error) {
 	st := valueState{lines: s.lines}
@@ -151,11 +188,14 @@ func (s *scanner) value() (v []byte, multiline bool, err error) {
 			if rerr == io.EOF {
 				if st.prim && !st.inStr {
 					if tooLarge {
-						return nil, st.multiline, errTooLarge
+						return nil, st.multiline, s.tooLarge()
 					}
 					return s.side, st.multiline, nil
 				}
 				return nil, st.multiline, &syntaxError{off: s.off, eof: true}
+			}
+			if stop, ok := rerr.(*scanStop); ok {
+				return nil, st.multiline, stop
 			}
 			return nil, st.multiline, &readError{rerr}
 		}
@@ -171,7 +211,7 @@ func (s *scanner) value() (v []byte, multiline bool, err error) {
 			switch {
 			case tooLarge || len(s.side)+n > s.max:
 				s.discard(n)
-				return nil, st.multiline, errTooLarge
+				return nil, st.multiline, s.tooLarge()
 			case len(s.side) == 0:
 				v = buf[:n:n]
 			default:
