@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/fold"
 	"github.com/trailwatch/trailwatch/internal/render"
 	"github.com/trailwatch/trailwatch/internal/rule"
 )
@@ -31,6 +32,7 @@ type renderOptions struct {
 	count     int
 	maxAlerts int
 	pretty    bool
+	raw       bool
 	config    string
 
 	ruleID, severity, title, summary string
@@ -82,7 +84,8 @@ as they would be sent.`,
 	f.StringVar(&o.channel, "channel", "", "channel written into the slackbot body")
 	f.IntVar(&o.count, "count", 1, "number of alerts the group stands for")
 	f.IntVar(&o.maxAlerts, "max-alerts", 0, fmt.Sprintf("alerts of a group a message shows (default %d)", render.DefaultMaxAlerts))
-	f.BoolVar(&o.pretty, "pretty", true, "indent JSON bodies")
+	f.BoolVar(&o.pretty, "pretty", true, "indent JSON bodies (with --raw)")
+	f.BoolVar(&o.raw, "raw", false, "print the exact payloads instead of the messages as a person reads them")
 	f.StringVar(&o.ruleID, "rule-id", "", "render one alert with this rule id instead of running the rules")
 	f.StringVar(&o.severity, "severity", "medium", "severity of the --rule-id alert")
 	f.StringVar(&o.title, "title", "", "title of the --rule-id alert (default the rule id)")
@@ -169,7 +172,7 @@ func runRender(cmd *cobra.Command, o *renderOptions) error {
 			if headers {
 				fmt.Fprintf(out, "==> %s (rule %s) <==\n", kind, a.Rule.ID)
 			}
-			if err := writePayload(out, p, o.pretty); err != nil {
+			if err := printPayload(out, p, o.raw, o.pretty); err != nil {
 				return err
 			}
 			if headers {
@@ -194,7 +197,7 @@ func renderWithConfig(cmd *cobra.Command, o *renderOptions) error {
 		return fmt.Errorf("with --config, the configuration decides rules, locale, time zone, templates and the rest; drop %s", strings.Join(ignored, ", "))
 	}
 	ctx := cmd.Context()
-	p, err := newPipeline(ctx, o.config, true, io.Discard, cmd.ErrOrStderr())
+	p, err := newPipeline(ctx, o.config, true, nil, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
@@ -224,7 +227,7 @@ func renderWithConfig(cmd *cobra.Command, o *renderOptions) error {
 		if len(o.kinds) > 0 && !slices.Contains(o.kinds, m.Payload.Receiver) {
 			continue
 		}
-		writeMessage(out, m, o.pretty)
+		writeMessage(out, m, o.raw, o.pretty)
 		shown++
 	}
 	if shown == 0 {
@@ -320,7 +323,8 @@ func renderAlerts(cmd *cobra.Command, o *renderOptions, ev *event.Event) ([]*eve
 		}
 		return nil, fmt.Errorf("no rule matched %s in %s (%d rules loaded); pass --rule-id and --severity to preview a message for it anyway", ev.Name(), o.eventFile, set.Len())
 	}
-	return alerts, nil
+	// The rules of one event travel in one message, as they are sent.
+	return []*event.Alert{fold.New(fold.Options{Rules: rs}).Fold(alerts)}, nil
 }
 
 // writePayload prints p: the body for JSON kinds, the parts for email, and

@@ -66,9 +66,9 @@ type previewSlackText struct {
 }
 
 type previewSlackBlock struct {
-	Type     string              `json:"type"`
-	Text     *previewSlackText   `json:"text"`
-	Fields   []*previewSlackText `json:"fields"`
+	Type   string              `json:"type"`
+	Text   *previewSlackText   `json:"text"`
+	Fields []*previewSlackText `json:"fields"`
 	// Elements are text objects (context) or buttons (actions), whose
 	// text is a string or a text object.
 	Elements []struct {

@@ -96,13 +96,13 @@ func TestPreviewSlack(t *testing.T) {
 
 func TestSlackDisplay(t *testing.T) {
 	for in, want := range map[string]string{
-		"<!here> hi":                         "@here hi",
-		"<!subteam^S0123|oncall> and <@U02>": "@oncall and @U02",
-		"<!subteam^S0123>":                   "@S0123",
+		"<!here> hi":                          "@here hi",
+		"<!subteam^S0123|oncall> and <@U02>":  "@oncall and @U02",
+		"<!subteam^S0123>":                    "@S0123",
 		"<https://x.example/a|12:00 JST> · x": "12:00 JST · x",
-		"*Label*\nvalue *not bold":           "Label\nvalue *not bold",
-		"&lt;!channel&gt; &amp;":             "<!channel> &",
-		"*a* *b*":                            "a b",
+		"*Label*\nvalue *not bold":            "Label\nvalue *not bold",
+		"&lt;!channel&gt; &amp;":              "<!channel> &",
+		"*a* *b*":                             "a b",
 	} {
 		if got := slackDisplay(in); got != want {
 			t.Errorf("slackDisplay(%q) = %q, want %q", in, got, want)
