@@ -26,6 +26,9 @@ type Words struct {
 	Repeat                          string
 	// AlsoMatched labels the other rules folded into an alert's message.
 	AlsoMatched string
+	// Truncated ends a value cut to fit a receiver's limits; never longer,
+	// in runes or bytes, than TruncMarker, which it replaces.
+	Truncated string
 
 	// ContextLabels label the facts detectors add to an alert's context,
 	// keyed by the context key ("previous_location"); a key not listed is
@@ -70,6 +73,7 @@ func english() Words {
 		OtherAlerts:  "Alerts in this group",
 		Repeat:       "still firing",
 		AlsoMatched:  "Also matched",
+		Truncated:    TruncMarker,
 		ContextLabels: map[string]string{
 			"location":          "Location",
 			"previous_location": "Previous location",
@@ -129,6 +133,7 @@ func japanese() Words {
 		OtherAlerts:  "このグループのアラート",
 		Repeat:       "継続中",
 		AlsoMatched:  "他に該当したルール",
+		Truncated:    "…(省略)",
 		ContextLabels: map[string]string{
 			"location":          "場所",
 			"previous_location": "前回の場所",
