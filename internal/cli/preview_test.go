@@ -84,6 +84,13 @@ func TestDryRunRootToSlackJa(t *testing.T) {
 	if failedRootSignIns == 0 {
 		t.Fatal("no failed root sign-in in the messages")
 	}
+	// The failed root sign-in: one message, one mention (it was five
+	// messages, some with @here and some with @channel).
+	for _, block := range strings.Split(out, "\n=== ") {
+		if strings.Contains(block, "Root console sign-in failed") && !strings.Contains(block, "mentions @channel\n") {
+			t.Errorf("the failed root sign-in's message does not mention @channel alone:\n%s", block)
+		}
+	}
 	for _, want := range []string{"発生時刻", " JST", "他に該当したルール", "mentions @channel"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the dry run lacks %q", want)
@@ -91,6 +98,41 @@ func TestDryRunRootToSlackJa(t *testing.T) {
 	}
 	if strings.Contains(out, " UTC") {
 		t.Error("a time is shown in UTC, not in the configured zone")
+	}
+}
+
+// TestExamplesOneMessagePerEvent runs every example configuration over
+// the sample logs: no event reaches one receiver in two messages.
+func TestExamplesOneMessagePerEvent(t *testing.T) {
+	files, err := filepath.Glob("../../examples/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("examples: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			var msgs []pipeline.Message
+			p, err := newPipeline(context.Background(), f, true, func(m pipeline.Message) { msgs = append(msgs, m) }, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			r := &pipelineRun{checker: &checker{reader: ingest.New(ingest.Options{}), errw: io.Discard}, p: p}
+			if _, err := r.run(context.Background(), []string{sampleScenario}); err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]int{}
+			for _, m := range msgs {
+				for _, a := range m.Group.Alerts {
+					k := m.Group.Receiver + " " + a.Event.ID()
+					if seen[k]++; seen[k] == 2 {
+						t.Errorf("event %s (%s) reaches %s in two messages", a.Event.ID(), a.Event.Name(), m.Group.Receiver)
+					}
+				}
+			}
+			if len(msgs) == 0 {
+				t.Error("no message")
+			}
+		})
 	}
 }
 

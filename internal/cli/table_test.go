@@ -3,12 +3,15 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trailwatch/trailwatch/internal/textwidth"
 )
@@ -190,5 +193,47 @@ func TestOutputOf(t *testing.T) {
 	}
 	if isTerminal(f) {
 		t.Error("a file is a terminal")
+	}
+}
+
+// chanWriter hands each write to a channel.
+type chanWriter struct{ ch chan string }
+
+func (c *chanWriter) Write(p []byte) (int, error) {
+	c.ch <- string(p)
+	return len(p), nil
+}
+
+// TestCheckStdinShowsAlertsAtOnce: reading a live standard input, an
+// event's alerts are written before the next event arrives, buffering or
+// not.
+func TestCheckStdinShowsAlertsAtOnce(t *testing.T) {
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, []byte(rootLoginEvent)); err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	out := &chanWriter{ch: make(chan string, 16)}
+	cmd := newCheckCmd()
+	cmd.SetArgs([]string{"--packs", "signin", "-"})
+	cmd.SetIn(pr)
+	cmd.SetOut(out)
+	cmd.SetErr(io.Discard)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Execute() }()
+	if _, err := pw.Write(append(compact.Bytes(), '\n')); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-out.ch:
+		if !strings.Contains(s, "root-console-login") {
+			t.Errorf("first write %q", s)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no alert shown while standard input stays open")
+	}
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
