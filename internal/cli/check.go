@@ -119,10 +119,14 @@ alert at or above that severity fired, else 0.`,
 				prog:   prog,
 			}
 			view := outputOf(stdout, os.Getenv)
+			if view.terminal {
+				// Results share the terminal with the progress line.
+				stdout = prog.writer(stdout)
+			}
 			var st checkStats
 			undelivered := 0
 			if cfg == "" {
-				c.out = newAlertWriter(prog.writer(stdout), format, loc, view, wide)
+				c.out = newAlertWriter(stdout, format, loc, view, wide)
 				st, err = c.run(cmd.Context(), args)
 			} else {
 				var (
@@ -130,7 +134,7 @@ alert at or above that severity fired, else 0.`,
 					show    func(pipeline.Message)
 				)
 				if dryRun {
-					printer = &messagePrinter{w: prog.writer(stdout), raw: raw || format == "json"}
+					printer = &messagePrinter{w: stdout, raw: raw || format == "json"}
 					show = printer.add
 				}
 				p, perr := newPipeline(cmd.Context(), cfg, dryRun, show, c.errw)
@@ -143,7 +147,7 @@ alert at or above that severity fired, else 0.`,
 				if !dryRun && !learn {
 					// stdout shows the alerts; with --dry-run, the
 					// messages, and with --learn nothing.
-					c.out = newAlertWriter(prog.writer(stdout), format, loc, view, wide)
+					c.out = newAlertWriter(stdout, format, loc, view, wide)
 				}
 				r := &pipelineRun{checker: c, p: p, learn: learn, printer: printer}
 				st, err = r.run(cmd.Context(), args)

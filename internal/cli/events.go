@@ -59,11 +59,16 @@ summary line. The exit status is 1 when an input could not be read at all.`,
 			}
 			prog := newProgress(cmd.ErrOrStderr(), false)
 			stdout := cmd.OutOrStdout()
+			view := outputOf(stdout, os.Getenv)
+			if view.terminal {
+				// Events share the terminal with the progress line.
+				stdout = prog.writer(stdout)
+			}
 			l := &eventLister{
 				reader: ingest.New(ingest.Options{Fetcher: &lazyS3Fetcher{}}),
 				stdin:  cmd.InOrStdin(),
 				errw:   prog.writer(cmd.ErrOrStderr()),
-				out:    newEventWriter(prog.writer(stdout), format, loc, outputOf(stdout, os.Getenv), wide),
+				out:    newEventWriter(stdout, format, loc, view, wide),
 				inputs: map[string]bool{},
 				prog:   prog,
 			}

@@ -43,10 +43,14 @@ func newRenderCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "render --event FILE",
 		Short: "Print the message each receiver would send for an event, without sending it",
-		Long: `Run the rules over one CloudTrail event and print, for every alert, the exact
-payload each receiver kind would send: the Slack and Teams JSON, the webhook
-document, the SNS message, subject and attributes, the email subject, text and
-HTML, and the stdout line. Nothing is sent.
+		Long: `Run the rules over one CloudTrail event and print the message each receiver
+kind would send, as the person receiving it reads it: the Slack message laid
+out as Slack shows it (mention, colour, fields, button), the Teams card, the
+email's subject and text, the SNS subject, attributes and text, the webhook
+document's headline. The rules that fire on the event travel in one message,
+as they are delivered. --raw prints the exact payloads instead: the Slack and
+Teams JSON, the webhook document, the SNS message, subject and attributes,
+the email subject, text and HTML, and the stdout line. Nothing is sent.
 
 --event names a file holding one CloudTrail record (or an EventBridge event
 whose detail is one). The built-in packs run by default; --packs and --rules
@@ -60,8 +64,8 @@ detectors, its routes, and its receivers' locale, time zone, templates and
 mentions; --receiver then names receivers of the configuration, and each
 message is printed as that receiver would send it. No secret is resolved.
 
-JSON bodies are indented for reading; --pretty=false prints them byte for byte
-as they would be sent.`,
+With --raw, JSON bodies are indented for reading; --pretty=false prints them
+byte for byte as they would be sent.`,
 		Example: `  trailwatch render --event login.json
   trailwatch render --event login.json --receiver slack --locale ja --timezone Asia/Tokyo
   trailwatch render --event denied.json --rule-id access-denied --severity high --count 300
