@@ -222,6 +222,7 @@ func elementText(raw json.RawMessage) string {
 // slackFields lays fields out two to a row, label above value, as Slack
 // does; a field too wide for a column gets a row of its own.
 func slackFields(fields []*previewSlackText, line func(string)) {
+	fields = slices.DeleteFunc(slices.Clone(fields), func(f *previewSlackText) bool { return f == nil })
 	split := func(f *previewSlackText) (string, string) {
 		label, value, _ := strings.Cut(slackDisplay(f.Text), "\n")
 		return label, value

@@ -119,3 +119,26 @@ func TestPreviewUnknownKind(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+// FuzzPreview reads arbitrary bodies back as every kind: a preview may
+// fail on a body that is not what its kind makes, but never panics.
+func FuzzPreview(f *testing.F) {
+	r, err := New(Options{Locale: "ja"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	ev := event.MustParse(`{"eventName":"ConsoleLogin","userIdentity":{"type":"Root"},"userAgent":"<!channel> *x*"}`)
+	for _, kind := range Kinds() {
+		p, err := r.Render(kind, "ops", &Group{Key: "k", Count: 2, Alerts: []*event.Alert{{Rule: ruleRootLogin, Event: ev}}})
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(kind, p.Body, p.Text)
+	}
+	f.Add(KindSlack, []byte(`{"blocks":[{"type":"context","elements":[{"text":{"text":1}}]}],"attachments":[{"blocks":[{"type":"section","fields":[null]}]}]}`), "")
+	f.Fuzz(func(t *testing.T, kind string, body []byte, text string) {
+		_, _ = Preview(&Payload{Kind: kind, Body: body, Text: text, Subject: text, HTML: text})
+		_ = slackDisplay(text)
+		_ = markdownDisplay(text)
+	})
+}
