@@ -237,3 +237,11 @@ func TestCheckStdinShowsAlertsAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMain runs the package's tests with tables at their full width,
+// whatever COLUMNS the shell running them exports; the tests about widths
+// set it themselves.
+func TestMain(m *testing.M) {
+	os.Unsetenv("COLUMNS")
+	os.Exit(m.Run())
+}
