@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"os"
 	"strconv"
-	"text/tabwriter"
 	"time"
 	_ "time/tzdata" // --timezone works where the system has no zone database (Lambda, scratch images)
 	"unicode/utf8"
@@ -17,7 +17,9 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/ingest"
+	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/rule"
+	"github.com/trailwatch/trailwatch/internal/textwidth"
 )
 
 func newCheckCmd() *cobra.Command {
@@ -29,6 +31,8 @@ func newCheckCmd() *cobra.Command {
 		cfg    string
 		dryRun bool
 		learn  bool
+		raw    bool
+		wide   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "check [PATH|-]...",
@@ -41,12 +45,20 @@ payloads), run the rules over them and print one line per alert.
 The built-in packs run by default; --packs chooses some of them ("none" for
 none) and --rules adds rule files or folders.
 
+The table fits the terminal: long principals are shortened in the middle,
+other cells at their end, and the least useful columns (region, account,
+source address, event, principal) are left out when the terminal is too
+narrow for them. --wide prints every column in full; COLUMNS sets the width.
+On a terminal, a line on standard error shows how a long read is going.
+
 With --config, events go through the whole pipeline the configuration
 describes: its rules and the stateful detectors, its routes, silences and
-throttling, and its receivers, which are sent to for real. --dry-run prints
-each message instead of sending it (no secret is resolved, no state kept);
---learn only feeds the detectors' state (a baseline from archived logs) and
-sends nothing.
+throttling, and its receivers, which are sent to for real. Times are shown
+in the configuration's time zone unless --timezone says otherwise.
+--dry-run prints each message as the person receiving it will read it,
+instead of sending it (no secret is resolved, no state kept); with --raw or
+--format json, it prints the exact payloads instead. --learn only feeds
+the detectors' state (a baseline from archived logs) and sends nothing.
 
 Skipped inputs and bad records are reported on standard error, followed by a
 summary line. The exit status is 1 when an input could not be read, else 3
@@ -76,6 +88,9 @@ alert at or above that severity fired, else 0.`,
 			if cfg == "" && (dryRun || learn) {
 				return errors.New("--dry-run and --learn need --config")
 			}
+			if raw && !dryRun {
+				return errors.New("--raw prints the payloads of a dry run; give --config and --dry-run too")
+			}
 			if cfg != "" && (len(flags.packs) > 0 || len(flags.paths) > 0) {
 				return errors.New("with --config, rules are chosen in the configuration's rules section, not with --packs or --rules")
 			}
@@ -92,32 +107,54 @@ alert at or above that severity fired, else 0.`,
 			if len(args) == 0 {
 				args = []string{"-"}
 			}
+			stdout := cmd.OutOrStdout()
+			prog := newProgress(cmd.ErrOrStderr(), true)
 			c := &checker{
 				set: set,
 				// S3 objects named by arguments or by saved notifications
 				// are fetched with AWS configuration loaded on first use.
 				reader: ingest.New(ingest.Options{Fetcher: &lazyS3Fetcher{}}),
 				stdin:  cmd.InOrStdin(),
-				errw:   cmd.ErrOrStderr(),
-				out:    newAlertWriter(cmd.OutOrStdout(), format, loc),
+				errw:   prog.writer(cmd.ErrOrStderr()),
+				prog:   prog,
+			}
+			view := outputOf(stdout, os.Getenv)
+			if view.terminal {
+				// Results share the terminal with the progress line.
+				stdout = prog.writer(stdout)
 			}
 			var st checkStats
 			undelivered := 0
 			if cfg == "" {
+				c.out = newAlertWriter(stdout, format, loc, view, wide)
 				st, err = c.run(cmd.Context(), args)
 			} else {
-				p, perr := newPipeline(cmd.Context(), cfg, dryRun, cmd.OutOrStdout(), c.errw)
+				var (
+					printer *messagePrinter
+					show    func(pipeline.Message)
+				)
+				if dryRun {
+					printer = &messagePrinter{w: stdout, raw: raw || format == "json"}
+					show = printer.add
+				}
+				p, perr := newPipeline(cmd.Context(), cfg, dryRun, show, c.errw)
 				if perr != nil {
 					return perr
 				}
-				if dryRun || learn {
-					c.out = nil // stdout shows the messages, or nothing
+				if !cmd.Flags().Changed("timezone") && p.Config().Location != nil {
+					loc = p.Config().Location
 				}
-				r := &pipelineRun{checker: c, p: p, learn: learn}
+				if !dryRun && !learn {
+					// stdout shows the alerts; with --dry-run, the
+					// messages, and with --learn nothing.
+					c.out = newAlertWriter(stdout, format, loc, view, wide)
+				}
+				r := &pipelineRun{checker: c, p: p, learn: learn, printer: printer}
 				st, err = r.run(cmd.Context(), args)
 				undelivered = r.failed
 				err = errors.Join(err, p.Close())
 			}
+			prog.clear()
 			fmt.Fprintf(c.errw, "%d events, %d alerts, %d skipped, %d errors\n", st.events, st.alerts, st.skipped, st.errors)
 			switch {
 			case err != nil:
@@ -133,10 +170,12 @@ alert at or above that severity fired, else 0.`,
 		},
 	}
 	flags.register(cmd)
-	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json (one object per alert per line)")
-	cmd.Flags().StringVar(&tz, "timezone", "UTC", `time zone for event times, such as "Asia/Tokyo" or "Local"`)
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json (one object per alert per line; with --dry-run, the exact payloads)")
+	cmd.Flags().StringVar(&tz, "timezone", "UTC", `time zone for event times, such as "Asia/Tokyo" or "Local" (default UTC, or the configuration's with --config)`)
+	cmd.Flags().BoolVar(&wide, "wide", false, "print every column of the table in full, whatever the terminal's width")
+	cmd.Flags().BoolVar(&raw, "raw", false, "with --dry-run: print the exact payloads instead of the messages as a person reads them")
 	cmd.Flags().StringVar(&cfg, "config", "", "run the whole pipeline of this configuration file (trailwatch.yaml) and deliver alerts")
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "with --config: print each message instead of sending it")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "with --config: print each message as its reader will see it instead of sending it")
 	cmd.Flags().BoolVar(&learn, "learn", false, "with --config: only record what the detectors see (a baseline), alert nothing")
 	cmd.Flags().StringVar(&failOn, "fail-on", "", "exit with status 2 when an alert at or above this severity fires (info, low, medium, high, critical)")
 	return cmd
@@ -149,6 +188,7 @@ type checker struct {
 	stdin  io.Reader
 	errw   io.Writer
 	out    *alertWriter // nil counts alerts without printing them
+	prog   *progress    // nil when standard error is not a terminal
 }
 
 // checkStats counts what a check run saw.
@@ -156,6 +196,10 @@ type checkStats struct {
 	events, alerts, skipped, errors, inputErrors int
 	maxSeverity                                  event.Severity
 }
+
+// tickEvery is how many events pass between looks at the clock, which
+// redraws the progress line and shows table rows that have waited long.
+const tickEvery = 64
 
 // run reads every input in order. It returns an error only when alerts can
 // no longer be written; input and record problems are reported and counted.
@@ -174,11 +218,13 @@ func (c *checker) run(ctx context.Context, args []string) (checkStats, error) {
 				continue
 			}
 			st.events++
+			c.prog.event(ev.Origin().Input)
 			// Alerts are printed while the event is current, so none is
 			// cloned.
 			var werr error
 			err := c.set.Each(ctx, ev, func(a *event.Alert) bool {
 				st.alerts++
+				c.prog.alert()
 				st.maxSeverity = max(st.maxSeverity, a.Rule.Severity)
 				if c.out != nil {
 					werr = c.out.write(a)
@@ -189,6 +235,9 @@ func (c *checker) run(ctx context.Context, args []string) (checkStats, error) {
 				// A live feed on standard input: show each event's alerts
 				// at once rather than when a batch of rows fills.
 				werr = c.out.flush()
+			}
+			if werr == nil && st.events%tickEvery == 0 {
+				werr = c.tick()
 			}
 			if werr != nil {
 				return st, fmt.Errorf("cannot write alerts: %w", werr)
@@ -211,6 +260,15 @@ func (c *checker) run(ctx context.Context, args []string) (checkStats, error) {
 	return st, nil
 }
 
+// tick redraws the progress line and shows rows that waited too long.
+func (c *checker) tick() error {
+	c.prog.tick()
+	if c.out != nil {
+		return c.out.tick()
+	}
+	return nil
+}
+
 // report prints an ingest problem on standard error and counts it.
 func (c *checker) report(st *checkStats, err error) {
 	var (
@@ -229,26 +287,73 @@ func (c *checker) report(st *checkStats, err error) {
 	fmt.Fprintf(c.errw, "trailwatch: %s\n", clean(err.Error()))
 }
 
-// alertWriter prints alerts as a table or as JSON lines.
+// alertWriter prints alerts as a table fitted to the terminal or as JSON
+// lines, through one buffer: a block of rows reaches the output in one
+// write, not one per cell.
 type alertWriter struct {
-	json    *bufio.Writer // JSON lines go here; nil for the table
-	buf     []byte        // one JSON line, reused
-	table   *tabwriter.Writer
-	loc     *time.Location
-	header  bool
-	pending int // table rows not yet flushed
+	w     *bufio.Writer
+	json  bool
+	buf   []byte // one JSON line, reused
+	table *table
+	loc   *time.Location
+	// terminal is set when a person watches the output: each block is
+	// shown as soon as it is laid out. Elsewhere the buffer is written
+	// when it fills.
+	terminal bool
+	now      func() time.Time
+	pending  int       // rows since the last block
+	oldest   time.Time // when the first of them came
 }
 
-// flushEvery bounds how many table rows wait for column alignment, so that
-// memory stays flat however many alerts a long input raises.
-const flushEvery = 100
+// Output buffering: flushEvery bounds the table rows laid out together
+// (memory stays flat however many alerts a long input raises); rows that
+// have waited flushAfter are shown anyway, so a slow input's alerts do not
+// sit in the buffer; outputBuffer is the write buffer.
+const (
+	flushEvery   = 100
+	flushAfter   = time.Second
+	outputBuffer = 64 << 10
+)
 
-func newAlertWriter(w io.Writer, format string, loc *time.Location) *alertWriter {
-	a := &alertWriter{loc: loc}
+// alertColumns are the columns of the check table. When the terminal is
+// too narrow, time and principal shrink first and region, account, source
+// address, event and principal go, in that order.
+func alertColumns() []column {
+	return []column{
+		{title: "TIME", min: 14, shrink: 0, cut: shortTime},
+		{title: "SEVERITY", min: 8, shrink: 9},
+		{title: "RULE", min: 20, shrink: 3},
+		{title: "EVENT", min: 16, shrink: 2, drop: 4},
+		{title: "PRINCIPAL", min: 20, shrink: 1, drop: 5, cut: textwidth.CutMiddle},
+		{title: "SOURCE IP", min: 15, shrink: 8, drop: 3},
+		{title: "ACCOUNT", min: 12, shrink: 8, drop: 2},
+		{title: "REGION", min: 9, shrink: 8, drop: 1},
+		{title: "SUMMARY", min: 36, shrink: 5},
+	}
+}
+
+// timeLayout formats event times in tables; shortTime drops its zone,
+// then its year, to fit a narrow column.
+const timeLayout = "2006-01-02 15:04:05 MST"
+
+func shortTime(s string, w int) string {
+	switch {
+	case len(s) < len("2006-01-02 15:04:05"):
+		return textwidth.Cut(s, w)
+	case w >= len("2006-01-02 15:04:05"):
+		return s[:len("2006-01-02 15:04:05")]
+	case w >= len("01-02 15:04:05"):
+		return s[len("2006-"):len("2006-01-02 15:04:05")]
+	}
+	return textwidth.Cut(s, w)
+}
+
+func newAlertWriter(w io.Writer, format string, loc *time.Location, o output, wide bool) *alertWriter {
+	a := &alertWriter{w: bufio.NewWriterSize(w, outputBuffer), loc: loc, terminal: o.terminal, now: time.Now}
 	if format == "json" {
-		a.json = bufio.NewWriterSize(w, 64<<10)
+		a.json = true
 	} else {
-		a.table = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		a.table = newTable(a.w, alertColumns(), o.width, wide, false)
 	}
 	return a
 }
@@ -257,63 +362,67 @@ func (w *alertWriter) write(a *event.Alert) error {
 	ev := a.Event
 	p := ev.Principal()
 	ts := ev.Time()
-	if w.json != nil {
+	if w.pending == 0 {
+		w.oldest = w.now()
+	}
+	w.pending++
+	if w.json {
 		t := ""
 		if !ts.IsZero() {
 			t = ts.In(w.loc).Format(time.RFC3339)
 		}
 		w.buf = appendAlertJSON(w.buf[:0], a, p, t)
-		if _, err := w.json.Write(w.buf); err != nil {
+		if _, err := w.w.Write(w.buf); err != nil {
 			return err
 		}
-		if w.pending++; w.pending >= flushEvery {
-			return w.flush()
+	} else {
+		t := ""
+		if !ts.IsZero() {
+			t = ts.In(w.loc).Format(timeLayout)
 		}
-		return nil
+		summary := a.Summary
+		if summary == "" {
+			summary = a.Rule.Title
+		}
+		if a.Annotation != "" {
+			summary += " [" + a.Annotation + "]"
+		}
+		w.table.row(t, a.Rule.Severity.String(), a.Rule.ID, ev.Name(), p.String(),
+			ev.SourceIP(), ev.Account(), ev.Region(), summary)
 	}
-	if !w.header {
-		fmt.Fprintln(w.table, "TIME\tSEVERITY\tRULE\tEVENT\tPRINCIPAL\tSOURCE IP\tACCOUNT\tREGION\tSUMMARY")
-		w.header = true
-	}
-	t := ""
-	if !ts.IsZero() {
-		t = ts.In(w.loc).Format("2006-01-02 15:04:05 MST")
-	}
-	summary := a.Summary
-	if summary == "" {
-		summary = a.Rule.Title
-	}
-	if a.Annotation != "" {
-		summary += " [" + a.Annotation + "]"
-	}
-	_, err := fmt.Fprintf(w.table, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-		dash(t), a.Rule.Severity, a.Rule.ID, dash(clean(ev.Name())), dash(clean(p.String())),
-		dash(clean(ev.SourceIP())), dash(clean(ev.Account())), dash(clean(ev.Region())), clean(summary))
-	if err != nil {
-		return err
-	}
-	if w.pending++; w.pending >= flushEvery {
-		return w.flush()
+	if w.pending >= flushEvery {
+		return w.block()
 	}
 	return nil
 }
 
-// flush writes out what is buffered: table rows (aligned among
-// themselves) or JSON lines.
-func (w *alertWriter) flush() error {
+// block lays out the rows waiting and, for a person watching, shows them.
+func (w *alertWriter) block() error {
 	w.pending = 0
-	if w.json != nil {
-		return w.json.Flush()
+	if w.table != nil {
+		w.table.emit()
 	}
-	return w.table.Flush()
+	if w.terminal {
+		return w.w.Flush()
+	}
+	return nil
 }
 
-// dash shows a missing value as "-" so that table columns stay aligned.
-func dash(s string) string {
-	if s == "" {
-		return "-"
+// tick shows rows that have waited longer than flushAfter.
+func (w *alertWriter) tick() error {
+	if w.pending == 0 || w.now().Sub(w.oldest) < flushAfter {
+		return nil
 	}
-	return s
+	return w.flush()
+}
+
+// flush lays out and writes out everything buffered.
+func (w *alertWriter) flush() error {
+	w.pending = 0
+	if w.table != nil {
+		w.table.emit()
+	}
+	return w.w.Flush()
 }
 
 // appendAlertJSON appends one line of `trailwatch check --format json`: an

@@ -29,13 +29,16 @@ type pipelineRun struct {
 	learn   bool
 	pending []*event.Alert
 	failed  int
+	// printer prints a dry run's messages after each delivery; nil when
+	// messages are sent.
+	printer *messagePrinter
 }
 
 // newPipeline builds the configuration's pipeline for the CLI: the state
 // store the configuration names (the file store by default), AWS clients
-// only when loading their configuration works, and for a dry run the
-// messages written to out instead of being sent.
-func newPipeline(ctx context.Context, path string, dryRun bool, out, errw io.Writer) (*pipeline.Pipeline, error) {
+// only when loading their configuration works, and for a dry run each
+// message handed to show instead of being sent (nil drops them).
+func newPipeline(ctx context.Context, path string, dryRun bool, show func(pipeline.Message), errw io.Writer) (*pipeline.Pipeline, error) {
 	cfg, err := config.Load(path, config.Options{})
 	if err != nil {
 		return nil, err
@@ -46,23 +49,16 @@ func newPipeline(ctx context.Context, path string, dryRun bool, out, errw io.Wri
 		DryRun:     dryRun,
 	}
 	if dryRun {
-		deps.OnMessage = func(m pipeline.Message) { writeMessage(out, m, false) }
+		if show == nil {
+			show = func(pipeline.Message) {}
+		}
+		deps.OnMessage = show
 	} else if awsCfg, err := awsconfig.LoadDefaultConfig(ctx); err == nil {
 		// Receivers and secrets that need AWS say so at build time when
 		// no configuration could be loaded.
 		deps.AWS = &awsCfg
 	}
 	return pipeline.New(ctx, cfg, deps)
-}
-
-// writeMessage prints one dry-run message: a header naming receiver and
-// group, then exactly what would be sent.
-func writeMessage(w io.Writer, m pipeline.Message, pretty bool) {
-	pl, g := m.Payload, m.Group
-	fmt.Fprintf(w, "--- receiver %s (%s), %d alerts, group %s\n", pl.Receiver, pl.Kind, g.Count, clean(g.Key))
-	if err := writePayload(w, pl, pretty); err != nil {
-		fmt.Fprintf(w, "(cannot print the payload: %v)\n", err)
-	}
 }
 
 // run reads every input in order through the pipeline.
@@ -84,6 +80,12 @@ func (r *pipelineRun) run(ctx context.Context, args []string) (checkStats, error
 				continue
 			}
 			st.events++
+			r.prog.event(ev.Origin().Input)
+			if st.events%tickEvery == 0 {
+				if err := r.tick(); err != nil {
+					return st, fmt.Errorf("cannot write alerts: %w", err)
+				}
+			}
 			if r.learn {
 				if err := r.p.Detect().Learn(ctx, ev); err != nil {
 					st.errors++
@@ -98,11 +100,18 @@ func (r *pipelineRun) run(ctx context.Context, args []string) (checkStats, error
 			}
 			for _, a := range alerts {
 				st.alerts++
+				r.prog.alert()
 				st.maxSeverity = max(st.maxSeverity, a.Rule.Severity)
 				if r.out != nil {
 					if err := r.out.write(a); err != nil {
 						return st, fmt.Errorf("cannot write alerts: %w", err)
 					}
+				}
+			}
+			if arg == "-" && r.out != nil && r.out.pending > 0 {
+				// A live feed: show each event's alerts at once.
+				if err := r.out.flush(); err != nil {
+					return st, fmt.Errorf("cannot write alerts: %w", err)
 				}
 			}
 			r.pending = append(r.pending, alerts...)
@@ -130,6 +139,7 @@ func (r *pipelineRun) deliver(ctx context.Context) {
 	}
 	failed, err := r.p.Deliver(ctx, r.pending)
 	r.pending = r.pending[:0]
+	r.printer.print()
 	if err != nil && len(failed) == 0 {
 		fmt.Fprintf(r.errw, "trailwatch: %s\n", clean(err.Error()))
 		r.failed++

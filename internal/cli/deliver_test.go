@@ -112,7 +112,7 @@ func TestCheckConfigDryRunSendsNothing(t *testing.T) {
 	defer srv.Close()
 	cfg := writeDeliveryConfig(t, srv.URL)
 
-	out, errs, code := runCmd(t, newCheckCmd(), "", "--config", cfg, "--dry-run", sampleScenario)
+	out, errs, code := runCmd(t, newCheckCmd(), "", "--config", cfg, "--dry-run", "--raw", sampleScenario)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, errs)
 	}
@@ -150,7 +150,7 @@ func TestCheckConfigLearnAlertsNothing(t *testing.T) {
 func TestRenderWithConfig(t *testing.T) {
 	cfg := "../../examples/root-to-slack-ja.yaml"
 	ev := "../../rules/testdata/signin/root-login-success.json"
-	out, errs, code := runCmd(t, newRenderCmd(), "", "--config", cfg, "--event", ev, "--receiver", "slack-root", "--pretty=false")
+	out, errs, code := runCmd(t, newRenderCmd(), "", "--config", cfg, "--event", ev, "--receiver", "slack-root", "--raw", "--pretty=false")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, errs)
 	}
@@ -163,9 +163,9 @@ func TestRenderWithConfig(t *testing.T) {
 			}
 		}
 	}
-	// The example routes root activity to slack-root, one message per
-	// alert, in Japanese with JST times.
-	if bodies == 0 || !strings.Contains(out, "--- receiver slack-root (slack)") || !strings.Contains(out, "JST") || strings.Contains(out, "receiver slack-security") {
+	// The example routes root activity to slack-root, the rules of one
+	// event in one message, in Japanese with JST times.
+	if bodies != 1 || !strings.Contains(out, "--- receiver slack-root (slack)") || !strings.Contains(out, "JST") || strings.Contains(out, "receiver slack-security") {
 		t.Fatalf("unexpected messages:\n%s", out)
 	}
 	if _, errs, code := runCmd(t, newRenderCmd(), "", "--config", cfg, "--event", ev, "--receiver", "nope"); code != 1 || !strings.Contains(errs, `no receiver of that name`) {

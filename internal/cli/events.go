@@ -8,20 +8,23 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"strings"
+	"os"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/ingest"
+	"github.com/trailwatch/trailwatch/internal/textwidth"
 )
 
 func newEventsCmd() *cobra.Command {
-	var format, tz string
-	var maxRecords int
+	var (
+		format, tz string
+		wide       bool
+		maxRecords int
+	)
 	cmd := &cobra.Command{
 		Use:   "events [PATH|-]...",
 		Short: "Print the CloudTrail events in files, folders, S3 objects or standard input",
@@ -32,6 +35,11 @@ and S3 event notifications (whose objects are fetched). A folder is read
 recursively (.json, .json.gz, .jsonl, .ndjson and .gz files); "-" or no
 argument reads standard input; s3://bucket/key reads one object with the
 default AWS credentials.
+
+The table fits the terminal (long principals are shortened in the middle;
+region, account and source address are left out when it is too narrow);
+--wide prints every column in full, and COLUMNS sets the width. On a
+terminal, a line on standard error shows how a long read is going.
 
 Skipped inputs and bad records are reported on standard error (the first ten
 of each input one by one, the rest counted in one line), followed by a
@@ -52,14 +60,23 @@ was not read to its end (over --max-records, or over 1 GiB decompressed).`,
 			if len(args) == 0 {
 				args = []string{"-"}
 			}
+			prog := newProgress(cmd.ErrOrStderr(), false)
+			stdout := cmd.OutOrStdout()
+			view := outputOf(stdout, os.Getenv)
+			if view.terminal {
+				// Events share the terminal with the progress line.
+				stdout = prog.writer(stdout)
+			}
 			l := &eventLister{
 				reader: ingest.New(ingest.Options{Fetcher: &lazyS3Fetcher{}, Limits: ingest.Limits{MaxRecords: recordLimit(maxRecords)}}),
 				stdin:  cmd.InOrStdin(),
-				errw:   cmd.ErrOrStderr(),
-				out:    newEventWriter(cmd.OutOrStdout(), format, loc),
+				errw:   prog.writer(cmd.ErrOrStderr()),
+				out:    newEventWriter(stdout, format, loc, view, wide),
 				inputs: map[string]bool{},
+				prog:   prog,
 			}
 			runErr := l.run(cmd, args)
+			prog.clear()
 			fmt.Fprintf(l.errw, "trailwatch: %s from %s, %d skipped, %s\n",
 				countOf(l.events, "event"), countOf(len(l.inputs), "input"), l.skipped, countOf(l.errors, "error"))
 			if runErr != nil {
@@ -74,6 +91,7 @@ was not read to its end (over --max-records, or over 1 GiB decompressed).`,
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table, or json (one object per event per line)")
 	cmd.Flags().StringVar(&tz, "timezone", "UTC", `IANA time zone for event times, such as "Asia/Tokyo"`)
 	cmd.Flags().IntVar(&maxRecords, "max-records", ingest.DefaultMaxRecords, "most records read from one input (file, S3 object, message); 0 reads them all")
+	cmd.Flags().BoolVar(&wide, "wide", false, "print every column of the table in full, whatever the terminal's width")
 	return cmd
 }
 
@@ -95,6 +113,7 @@ type eventLister struct {
 
 	events, skipped, errors, inputErrors int
 	inputs                               map[string]bool
+	prog                                 *progress // nil when standard error is not a terminal
 }
 
 func (l *eventLister) run(cmd *cobra.Command, args []string) error {
@@ -113,12 +132,18 @@ func (l *eventLister) run(cmd *cobra.Command, args []string) error {
 			}
 			l.events++
 			l.inputs[ev.Origin().Input] = true
+			l.prog.event(ev.Origin().Input)
 			if err := l.out.write(ev); err != nil {
 				return fmt.Errorf("cannot write events: %w", err)
 			}
 			if arg == "-" {
 				// Standard input may be a live feed: show each event now.
 				if err := l.out.flush(); err != nil {
+					return fmt.Errorf("cannot write events: %w", err)
+				}
+			} else if l.events%tickEvery == 0 {
+				l.prog.tick()
+				if err := l.out.tick(); err != nil {
 					return fmt.Errorf("cannot write events: %w", err)
 				}
 			}
@@ -182,19 +207,26 @@ func countOf(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-// eventWriter prints events as an aligned table or as JSON lines.
+// eventWriter prints events as an aligned table or as JSON lines, through
+// one buffer written when it fills, when a person watching has waited a
+// second, and at the end.
 type eventWriter struct {
-	w      *bufio.Writer
-	enc    *json.Encoder // nil for the table
-	loc    *time.Location
-	header bool
+	w       *bufio.Writer
+	enc     *json.Encoder // nil for the table
+	table   *table
+	loc     *time.Location
+	now     func() time.Time
+	written time.Time // when the buffer was last written out
 }
 
-func newEventWriter(w io.Writer, format string, loc *time.Location) *eventWriter {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	ew := &eventWriter{w: bw, loc: loc}
+func newEventWriter(w io.Writer, format string, loc *time.Location, o output, wide bool) *eventWriter {
+	bw := bufio.NewWriterSize(w, outputBuffer)
+	ew := &eventWriter{w: bw, loc: loc, now: time.Now}
+	ew.written = ew.now()
 	if format == "json" {
 		ew.enc = json.NewEncoder(bw)
+	} else {
+		ew.table = newTable(bw, eventColumns(), o.width, wide, true)
 	}
 	return ew
 }
@@ -219,15 +251,19 @@ type eventJSON struct {
 	ConsoleURL    string  `json:"console_url"`
 }
 
-// eventColumn is a table column; width 0 (the last column) is not padded.
-type eventColumn struct {
-	title string
-	width int
-}
-
-func eventColumns() [7]eventColumn {
-	return [...]eventColumn{
-		{"TIME", 23}, {"EVENT", 32}, {"PRINCIPAL", 40}, {"SOURCE IP", 15}, {"REGION", 14}, {"ACCOUNT", 12}, {"RESULT", 0},
+// eventColumns are the columns of the events table, at fixed widths so
+// that each line is written as it is read. When the terminal is too
+// narrow, time, principal, event and result shrink first, and region, account
+// and source address go, in that order.
+func eventColumns() []column {
+	return []column{
+		{title: "TIME", width: 23, min: 14, shrink: 0, cut: shortTime},
+		{title: "EVENT", width: 32, min: 14, shrink: 2, clip: true},
+		{title: "PRINCIPAL", width: 40, min: 16, shrink: 1, clip: true, cut: textwidth.CutMiddle},
+		{title: "SOURCE IP", width: 15, min: 15, shrink: 8, drop: 3},
+		{title: "REGION", width: 14, min: 9, shrink: 8, drop: 1},
+		{title: "ACCOUNT", width: 12, min: 12, shrink: 8, drop: 2},
+		{title: "RESULT", width: 16, min: 12, shrink: 4},
 	}
 }
 
@@ -262,18 +298,9 @@ func (w *eventWriter) write(ev *event.Event) error {
 		}
 		return w.enc.Encode(&j)
 	}
-	if !w.header {
-		w.header = true
-		cols := eventColumns()
-		cells := make([]string, len(cols))
-		for i, c := range cols {
-			cells[i] = c.title
-		}
-		w.row(cells)
-	}
-	tm := "-"
+	tm := ""
 	if t := ev.Time(); !t.IsZero() {
-		tm = t.In(w.loc).Format("2006-01-02 15:04:05 MST")
+		tm = t.In(w.loc).Format(timeLayout)
 	}
 	result := ev.ErrorCode()
 	if result == "" {
@@ -282,33 +309,21 @@ func (w *eventWriter) write(ev *event.Event) error {
 	if result == "" {
 		result = "ok"
 	}
-	return w.row([]string{tm, ev.Name(), p.String(), ev.SourceIP(), ev.Region(), ev.Account(), result})
+	w.table.row(tm, ev.Name(), p.String(), ev.SourceIP(), ev.Region(), ev.Account(), result)
+	return nil
 }
 
-// row writes cells padded to the column widths. Cells hold attacker-chosen
-// text: control characters are escaped and over-long cells shortened, so
-// one event is always one line.
-func (w *eventWriter) row(cells []string) error {
-	cols := eventColumns()
-	for i, c := range cells {
-		c = clean(c)
-		if c == "" {
-			c = "-"
-		}
-		width := cols[i].width
-		if width == 0 {
-			w.w.WriteString(c)
-			break
-		}
-		n := utf8.RuneCountInString(c)
-		if n > width && (i == 1 || i == 2) {
-			c = string([]rune(c)[:width-1]) + "…"
-			n = width
-		}
-		w.w.WriteString(c)
-		w.w.WriteString(strings.Repeat(" ", max(width-n, 0)+2))
+// tick writes the buffer out when it has held rows for a second, so that
+// a slow input's events show.
+func (w *eventWriter) tick() error {
+	if now := w.now(); now.Sub(w.written) >= flushAfter && w.w.Buffered() > 0 {
+		w.written = now
+		return w.w.Flush()
 	}
-	return w.w.WriteByte('\n')
+	return nil
 }
 
-func (w *eventWriter) flush() error { return w.w.Flush() }
+func (w *eventWriter) flush() error {
+	w.written = w.now()
+	return w.w.Flush()
+}

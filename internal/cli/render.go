@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/fold"
 	"github.com/trailwatch/trailwatch/internal/render"
 	"github.com/trailwatch/trailwatch/internal/rule"
 )
@@ -31,6 +32,7 @@ type renderOptions struct {
 	count     int
 	maxAlerts int
 	pretty    bool
+	raw       bool
 	config    string
 
 	ruleID, severity, title, summary string
@@ -41,10 +43,14 @@ func newRenderCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "render --event FILE",
 		Short: "Print the message each receiver would send for an event, without sending it",
-		Long: `Run the rules over one CloudTrail event and print, for every alert, the exact
-payload each receiver kind would send: the Slack and Teams JSON, the webhook
-document, the SNS message, subject and attributes, the email subject, text and
-HTML, and the stdout line. Nothing is sent.
+		Long: `Run the rules over one CloudTrail event and print the message each receiver
+kind would send, as the person receiving it reads it: the Slack message laid
+out as Slack shows it (mention, colour, fields, button), the Teams card, the
+email's subject and text, the SNS subject, attributes and text, the webhook
+document's headline. The rules that fire on the event travel in one message,
+as they are delivered. --raw prints the exact payloads instead: the Slack and
+Teams JSON, the webhook document, the SNS message, subject and attributes,
+the email subject, text and HTML, and the stdout line. Nothing is sent.
 
 --event names a file holding one CloudTrail record (or an EventBridge event
 whose detail is one). The built-in packs run by default; --packs and --rules
@@ -58,8 +64,8 @@ detectors, its routes, and its receivers' locale, time zone, templates and
 mentions; --receiver then names receivers of the configuration, and each
 message is printed as that receiver would send it. No secret is resolved.
 
-JSON bodies are indented for reading; --pretty=false prints them byte for byte
-as they would be sent.`,
+With --raw, JSON bodies are indented for reading; --pretty=false prints them
+byte for byte as they would be sent.`,
 		Example: `  trailwatch render --event login.json
   trailwatch render --event login.json --receiver slack --locale ja --timezone Asia/Tokyo
   trailwatch render --event denied.json --rule-id access-denied --severity high --count 300
@@ -82,7 +88,8 @@ as they would be sent.`,
 	f.StringVar(&o.channel, "channel", "", "channel written into the slackbot body")
 	f.IntVar(&o.count, "count", 1, "number of alerts the group stands for")
 	f.IntVar(&o.maxAlerts, "max-alerts", 0, fmt.Sprintf("alerts of a group a message shows (default %d)", render.DefaultMaxAlerts))
-	f.BoolVar(&o.pretty, "pretty", true, "indent JSON bodies")
+	f.BoolVar(&o.pretty, "pretty", true, "indent JSON bodies (with --raw)")
+	f.BoolVar(&o.raw, "raw", false, "print the exact payloads instead of the messages as a person reads them")
 	f.StringVar(&o.ruleID, "rule-id", "", "render one alert with this rule id instead of running the rules")
 	f.StringVar(&o.severity, "severity", "medium", "severity of the --rule-id alert")
 	f.StringVar(&o.title, "title", "", "title of the --rule-id alert (default the rule id)")
@@ -169,7 +176,7 @@ func runRender(cmd *cobra.Command, o *renderOptions) error {
 			if headers {
 				fmt.Fprintf(out, "==> %s (rule %s) <==\n", kind, a.Rule.ID)
 			}
-			if err := writePayload(out, p, o.pretty); err != nil {
+			if err := printPayload(out, p, o.raw, o.pretty); err != nil {
 				return err
 			}
 			if headers {
@@ -194,7 +201,7 @@ func renderWithConfig(cmd *cobra.Command, o *renderOptions) error {
 		return fmt.Errorf("with --config, the configuration decides rules, locale, time zone, templates and the rest; drop %s", strings.Join(ignored, ", "))
 	}
 	ctx := cmd.Context()
-	p, err := newPipeline(ctx, o.config, true, io.Discard, cmd.ErrOrStderr())
+	p, err := newPipeline(ctx, o.config, true, nil, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
@@ -224,7 +231,7 @@ func renderWithConfig(cmd *cobra.Command, o *renderOptions) error {
 		if len(o.kinds) > 0 && !slices.Contains(o.kinds, m.Payload.Receiver) {
 			continue
 		}
-		writeMessage(out, m, o.pretty)
+		writeMessage(out, m, o.raw, o.pretty)
 		shown++
 	}
 	if shown == 0 {
@@ -320,7 +327,8 @@ func renderAlerts(cmd *cobra.Command, o *renderOptions, ev *event.Event) ([]*eve
 		}
 		return nil, fmt.Errorf("no rule matched %s in %s (%d rules loaded); pass --rule-id and --severity to preview a message for it anyway", ev.Name(), o.eventFile, set.Len())
 	}
-	return alerts, nil
+	// The rules of one event travel in one message, as they are sent.
+	return []*event.Alert{fold.New(fold.Options{Rules: rs}).Fold(alerts)}, nil
 }
 
 // writePayload prints p: the body for JSON kinds, the parts for email, and

@@ -60,7 +60,7 @@ func writeRenderFile(t *testing.T, name, content string) string {
 
 func TestRenderRunsBuiltinRules(t *testing.T) {
 	ev := writeRenderFile(t, "root.json", rootLoginEvent)
-	out, _, err := runRenderCmd(t, "--event", ev, "--receiver", "slack", "--locale", "ja", "--timezone", "Asia/Tokyo", "--packs", "signin")
+	out, _, err := runRenderCmd(t, "--raw", "--event", ev, "--receiver", "slack", "--locale", "ja", "--timezone", "Asia/Tokyo", "--packs", "signin")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestRenderRunsBuiltinRules(t *testing.T) {
 
 func TestRenderSyntheticAlertExactBody(t *testing.T) {
 	ev := writeRenderFile(t, "root.json", rootLoginEvent)
-	out, _, err := runRenderCmd(t, "--event", ev, "--receiver", "webhook", "--pretty=false",
+	out, _, err := runRenderCmd(t, "--raw", "--event", ev, "--receiver", "webhook", "--pretty=false",
 		"--rule-id", "root-seen", "--severity", "high", "--title", "Root seen", "--count", "300", "--account-name", "111122223333=prod")
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +108,7 @@ func TestRenderSyntheticAlertExactBody(t *testing.T) {
 func TestRenderAllKindsAndTemplates(t *testing.T) {
 	ev := writeRenderFile(t, "root.json", rootLoginEvent)
 	tmpl := writeRenderFile(t, "subject.tmpl", `ALERT {{(index .Alerts 0).Principal}} @ {{(index .Alerts 0).AccountText}}`)
-	out, _, err := runRenderCmd(t, "--event", ev, "--rule-id", "r", "--template", "email.subject="+tmpl, "--channel", "C0SEC")
+	out, _, err := runRenderCmd(t, "--raw", "--event", ev, "--rule-id", "r", "--template", "email.subject="+tmpl, "--channel", "C0SEC")
 	if err != nil {
 		t.Fatal(err)
 	}

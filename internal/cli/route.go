@@ -15,6 +15,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/fold"
 	"github.com/trailwatch/trailwatch/internal/ingest"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/route"
@@ -51,7 +52,10 @@ func newRouteTestCmd() *cobra.Command {
 		Long: `route test runs events through the configured rules and routing tree without
 sending anything. For each alert it prints the routes looked at (and the
 matcher that failed, if one did), the receivers reached, the group the alert
-would join, and whether a silence or an ignore rule drops it.
+would join, and whether a silence or an ignore rule drops it. Then it shows
+the messages each receiver gets: the rules of one event travel in one
+message (the primary rule first, the others listed in it), unless the route
+says messages: per_rule.
 
 --event takes a file in any form trailwatch reads (a CloudTrail record or
 log file, an EventBridge, SNS, SQS or CloudWatch Logs payload); "-" is
@@ -116,6 +120,7 @@ func runRouteTest(cmd *cobra.Command, f routeTestFlags) error {
 		if err != nil {
 			return &ExitError{Code: 1, Err: err}
 		}
+		x.folder = fold.New(fold.Options{Rules: rs})
 		if err := x.events(cmd.Context(), cmd.InOrStdin(), cmd.ErrOrStderr(), set, f.events); err != nil {
 			return err
 		}
@@ -140,6 +145,7 @@ type explainer struct {
 	now     time.Time
 	file    string
 	reached map[string]bool
+	folder  *fold.Folder
 }
 
 func (x *explainer) events(ctx context.Context, stdin io.Reader, errOut io.Writer, set *rule.Set, files []string) error {
@@ -189,24 +195,64 @@ func (x *explainer) event(ev *event.Event, alerts []*event.Alert) {
 		fmt.Fprintln(x.w)
 		return
 	}
+	var items []fold.Item
+	var routes []*route.Route
 	for _, a := range alerts {
 		fmt.Fprintf(x.w, "  rule %s (%s) fired: %s\n", a.Rule.ID, a.Rule.Severity, oneLine(a.Rule.Title))
-		x.alert("    ", x.tree.Labels(a))
+		for _, r := range x.alert("    ", x.tree.Labels(a)) {
+			items = append(items, fold.Item{Alert: a, Receiver: r.Receiver, PerRule: r.PerRule})
+			routes = append(routes, r)
+		}
 	}
+	x.messages(items, routes)
 	fmt.Fprintln(x.w)
 }
 
-// alert explains where one label set goes.
-func (x *explainer) alert(indent string, labels map[string]string) {
+// messages explains the messages the event's alerts make: per receiver,
+// the rules folded into one message and the group it joins.
+func (x *explainer) messages(items []fold.Item, routes []*route.Route) {
+	if len(items) == 0 || x.folder == nil {
+		return
+	}
+	fmt.Fprintln(x.w, "  messages:")
+	for _, m := range x.folder.Messages(items) {
+		r := routes[m.Items[0]]
+		labels := x.tree.Labels(m.Alert)
+		gl := map[string]string{}
+		if r.GroupByAll {
+			gl = labels
+		} else {
+			for _, g := range r.GroupBy {
+				gl[g] = labels[g]
+			}
+		}
+		what := "rule " + m.Alert.Rule.ID + " alone"
+		switch {
+		case len(m.Alert.Also) > 0:
+			others := make([]string, len(m.Alert.Also))
+			for i, o := range m.Alert.Also {
+				others[i] = o.Rule.ID
+			}
+			what = fmt.Sprintf("one message about rule %s (%s), also listing %s", m.Alert.Rule.ID, m.Alert.Rule.Severity, strings.Join(others, ", "))
+		case r.PerRule:
+			what += " (messages: per_rule)"
+		}
+		fmt.Fprintf(x.w, "    -> %s: %s; group %s\n", r.Receiver, what, route.GroupKey(r, gl))
+	}
+}
+
+// alert explains where one label set goes and returns the routes that
+// deliver it, one per receiver (none when it is dropped).
+func (x *explainer) alert(indent string, labels map[string]string) []*route.Route {
 	w := x.w
 	fmt.Fprintf(w, "%slabels: %s\n", indent, formatLabels(labels))
 	if ig := x.tree.Ignored(labels, x.now); ig != nil {
 		fmt.Fprintf(w, "%sdropped: ignored by %s\n", indent, ig)
-		return
+		return nil
 	}
 	if s := x.tree.Silenced(labels, x.now); s != nil {
 		fmt.Fprintf(w, "%sdropped: silenced by %s\n", indent, s)
-		return
+		return nil
 	}
 	reached, steps := x.tree.Trace(labels)
 	for _, s := range steps {
@@ -223,12 +269,14 @@ func (x *explainer) alert(indent string, labels map[string]string) {
 		}
 	}
 	seen := map[string]bool{}
+	var delivering []*route.Route
 	for _, r := range reached {
 		if seen[r.Receiver] {
 			fmt.Fprintf(w, "%s-> %s again via %s: delivered once\n", indent, r.Receiver, r.ID)
 			continue
 		}
 		seen[r.Receiver] = true
+		delivering = append(delivering, r)
 		x.reached[r.Receiver] = true
 		gl := map[string]string{}
 		if r.GroupByAll {
@@ -245,6 +293,7 @@ func (x *explainer) alert(indent string, labels map[string]string) {
 		fmt.Fprintf(w, "%s-> receiver %s (%s) via %s, group %s, notified %s\n",
 			indent, r.Receiver, x.tree.Kind(r.Receiver), r.ID, route.GroupKey(r, gl), repeat)
 	}
+	return delivering
 }
 
 func cont(r *route.Route) string {

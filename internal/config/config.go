@@ -279,6 +279,15 @@ type Stdout struct {
 // GroupByAll is the group_by entry that groups by every label.
 const GroupByAll = "..."
 
+// Values of Route.Messages.
+const (
+	// MessagesPerEvent folds the alerts of one event bound for one
+	// receiver into one message (the default).
+	MessagesPerEvent = "per_event"
+	// MessagesPerRule sends each rule's alert in a message of its own.
+	MessagesPerRule = "per_rule"
+)
+
 // Route is one node of the routing tree. Fields left out inherit from the
 // parent: Receiver when empty, GroupBy when nil, RepeatInterval when nil.
 type Route struct {
@@ -291,7 +300,10 @@ type Route struct {
 	// RepeatInterval is how long after a group was notified it is held
 	// back (and counted) instead of sent again. Zero sends every batch.
 	RepeatInterval *Duration `yaml:"repeat_interval,omitempty"`
-	Routes         []*Route  `yaml:"routes,omitempty"`
+	// Messages is MessagesPerEvent or MessagesPerRule; empty inherits
+	// (per_event at the root).
+	Messages string   `yaml:"messages,omitempty"`
+	Routes   []*Route `yaml:"routes,omitempty"`
 	// Line is where the route starts in the file; Path names it in errors
 	// and in route test output ("route", "route.routes[1]").
 	Line int    `yaml:"-"`

@@ -678,6 +678,8 @@ func (d *decoder) route(n ast.Node, path string, r *Route) {
 		case "repeat_interval":
 			ri := d.duration(v, p)
 			r.RepeatInterval = &ri
+		case "messages":
+			r.Messages = d.str(v, p)
 		case "routes":
 			d.sequence(v, p, func(i int, item ast.Node) {
 				child := &Route{}

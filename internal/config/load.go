@@ -564,6 +564,11 @@ func (v *checker) validateRoute(r *Route) {
 			v.failAt(gp, "label %q is listed twice", g)
 		}
 	}
+	switch r.Messages {
+	case "", MessagesPerEvent, MessagesPerRule:
+	default:
+		v.failAt(joinPath(r.Path, "messages"), "%q is not a message mode (want per_event, one message per event, or per_rule, one per rule)", r.Messages)
+	}
 	for _, child := range r.Routes {
 		v.validateRoute(child)
 	}

@@ -103,6 +103,11 @@ type Alert struct {
 	// Summaries holds the summary rendered in other locales, keyed by
 	// locale ("ja"), for rules that carry a summary in that locale.
 	Summaries map[string]string
+	// Also holds the alerts other rules raised on the same event when they
+	// are sent as one message with this one (see internal/fold): this
+	// alert's rule is the message's primary, the others follow in order.
+	// Nil for an alert sent on its own.
+	Also []*Alert
 }
 
 // SummaryIn returns the alert's summary in locale, or the English summary
@@ -124,7 +129,14 @@ func (a *Alert) Key() string {
 	return id + "|" + a.Rule.ID
 }
 
-// Labels returns the labels routes and silences match on.
+// RulePrefix starts the per-rule labels of a folded alert (one whose Also
+// is set): the message about rules a and b carries "rule:a" and "rule:b"
+// with the value "true", beside "rule", which names the primary.
+const RulePrefix = "rule:"
+
+// Labels returns the labels routes and silences match on. An alert with
+// Also set carries rule:<id> for every rule of the message and the tags of
+// all of them.
 func (a *Alert) Labels() map[string]string {
 	e := a.Event
 	p := e.Principal()
@@ -142,6 +154,15 @@ func (a *Alert) Labels() map[string]string {
 	}
 	for _, t := range a.Rule.Tags {
 		l["tag:"+t] = "true"
+	}
+	if len(a.Also) > 0 {
+		l[RulePrefix+a.Rule.ID] = "true"
+		for _, o := range a.Also {
+			l[RulePrefix+o.Rule.ID] = "true"
+			for _, t := range o.Rule.Tags {
+				l["tag:"+t] = "true"
+			}
+		}
 	}
 	return l
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/fold"
 	"github.com/trailwatch/trailwatch/internal/geoip"
 	"github.com/trailwatch/trailwatch/internal/ingest"
 	"github.com/trailwatch/trailwatch/internal/notify"
@@ -145,6 +146,7 @@ type Pipeline struct {
 	store      state.Store
 	ownStore   bool
 	dispatcher *route.Dispatcher
+	folder     *fold.Folder
 	retrier    *notify.Retrier
 	log        *slog.Logger
 	now        func() time.Time
@@ -233,7 +235,9 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Pipeline, error) 
 	// 6. The dispatcher: route, silence, group, throttle, render, send and
 	// record, once per (event, rule, receiver).
 	p.retrier = deps.Retrier
+	p.folder = fold.New(fold.Options{Rules: p.rules.Rules()})
 	p.dispatcher, err = route.NewDispatcher(p.tree, route.DispatcherOptions{
+		Folder:    p.folder,
 		Store:     p.store,
 		Renderer:  p.renderers,
 		Deliverer: route.DeliverFunc(p.send),
@@ -614,6 +618,7 @@ func (p *Pipeline) Preview(ctx context.Context, alerts []*event.Alert) ([]Messag
 		out []Message
 	)
 	d, err := route.NewDispatcher(p.tree, route.DispatcherOptions{
+		Folder:   p.folder,
 		Store:    state.NewMemory(p.now),
 		Renderer: p.renderers,
 		Deliverer: route.DeliverFunc(func(_ context.Context, _ string, pl *render.Payload, g *render.Group) error {

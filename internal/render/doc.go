@@ -28,7 +28,8 @@
 //
 // Size limits are met by truncation, never by a message the receiver would
 // reject: text is cut on a rune boundary, never inside an escape sequence,
-// and marked with "…(truncated)" (TruncMarker). The limits are the Slack*,
+// and marked with "…(truncated)" (TruncMarker; "…(省略)" in Japanese
+// messages). The limits are the Slack*,
 // TeamsMaxBytes, SNS*, EmailMaxSubject and WebhookMaxBytes constants;
 // TEMPLATES.md lists them with the template data model.
 //

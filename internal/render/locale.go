@@ -24,6 +24,16 @@ type Words struct {
 	OpenConsole                     string
 	OtherAlerts                     string
 	Repeat                          string
+	// AlsoMatched labels the other rules folded into an alert's message.
+	AlsoMatched string
+	// Truncated ends a value cut to fit a receiver's limits; never longer,
+	// in runes or bytes, than TruncMarker, which it replaces.
+	Truncated string
+
+	// ContextLabels label the facts detectors add to an alert's context,
+	// keyed by the context key ("previous_location"); a key not listed is
+	// shown as it is.
+	ContextLabels map[string]string
 
 	// Formats taking a count.
 	alertsFmt, moreFmt string
@@ -62,10 +72,34 @@ func english() Words {
 		OpenConsole:  "Open in CloudTrail console",
 		OtherAlerts:  "Alerts in this group",
 		Repeat:       "still firing",
-		alertsFmt:    "%d alerts",
-		moreFmt:      "and %d more",
-		titleFmt:     "[%s] %s",
-		TimeLayout:   "2006-01-02 15:04:05 MST",
+		AlsoMatched:  "Also matched",
+		Truncated:    TruncMarker,
+		ContextLabels: map[string]string{
+			"location":          "Location",
+			"previous_location": "Previous location",
+			"previous_ip":       "Previous source IP",
+			"previous_time":     "Previous sign-in",
+			"distance_km":       "Distance (km)",
+			"speed_kmh":         "Speed (km/h)",
+			"source_ip":         "Source IP",
+			"network":           "Network",
+			"country":           "Country",
+			"asn":               "AS number",
+			"as_org":            "AS organisation",
+			"user-agent":        "User agent",
+			"attribute":         "First seen",
+			"first_seen":        "First seen",
+			"trusted_networks":  "Trusted networks",
+			"region":            "Region",
+			"expected_regions":  "Expected regions",
+			"threshold":         "Threshold",
+			"window":            "Window",
+			"window_start":      "Window start",
+		},
+		alertsFmt:  "%d alerts",
+		moreFmt:    "and %d more",
+		titleFmt:   "[%s] %s",
+		TimeLayout: "2006-01-02 15:04:05 MST",
 	}
 }
 
@@ -98,10 +132,34 @@ func japanese() Words {
 		OpenConsole:  "CloudTrail コンソールで開く",
 		OtherAlerts:  "このグループのアラート",
 		Repeat:       "継続中",
-		alertsFmt:    "%d件",
-		moreFmt:      "他 %d 件",
-		titleFmt:     "【%s】%s",
-		TimeLayout:   "2006-01-02 15:04:05 MST",
+		AlsoMatched:  "他に該当したルール",
+		Truncated:    "…(省略)",
+		ContextLabels: map[string]string{
+			"location":          "場所",
+			"previous_location": "前回の場所",
+			"previous_ip":       "前回の送信元IP",
+			"previous_time":     "前回のサインイン",
+			"distance_km":       "距離 (km)",
+			"speed_kmh":         "速度 (km/h)",
+			"source_ip":         "送信元IP",
+			"network":           "ネットワーク",
+			"country":           "国",
+			"asn":               "AS番号",
+			"as_org":            "AS組織",
+			"user-agent":        "ユーザーエージェント",
+			"attribute":         "初めて見た項目",
+			"first_seen":        "初回検知",
+			"trusted_networks":  "信頼済みネットワーク",
+			"region":            "リージョン",
+			"expected_regions":  "想定リージョン",
+			"threshold":         "しきい値",
+			"window":            "集計期間",
+			"window_start":      "集計開始",
+		},
+		alertsFmt:  "%d件",
+		moreFmt:    "他 %d 件",
+		titleFmt:   "【%s】%s",
+		TimeLayout: "2006-01-02 15:04:05 MST",
 	}
 }
 
@@ -113,6 +171,14 @@ func (w *Words) severity(s event.Severity) string {
 }
 
 func (w *Words) alerts(n int) string { return fmt.Sprintf(w.alertsFmt, n) }
+
+// contextLabel returns the label of a detector's context key.
+func (w *Words) contextLabel(key string) string {
+	if l, ok := w.ContextLabels[key]; ok {
+		return l
+	}
+	return key
+}
 
 func (w *Words) more(n int) string { return fmt.Sprintf(w.moreFmt, n) }
 

@@ -87,8 +87,11 @@ type AlertView struct {
 	// characters made visible.
 	Summary, Annotation string
 	// Context holds detector facts ("location": "Tokyo, JP (AS2516)"),
-	// sorted by key.
+	// sorted by key, with localised labels.
 	Context []Fact
+	// Also lists the other rules that fired on the same event and were
+	// folded into this alert's message, in order of importance.
+	Also []RuleRef
 	// Facts are the labelled one-line facts shown in the message body, in
 	// display order, with control characters made visible.
 	Facts []Fact
@@ -98,6 +101,17 @@ type AlertView struct {
 	// Alert is the alert itself: .Alert.Event.Field "requestParameters.x"
 	// reads any field. Text read through it is raw and unescaped.
 	Alert *event.Alert
+}
+
+// RuleRef is another rule folded into an alert's message.
+type RuleRef struct {
+	// ID is the rule id; Title its title in the message's locale.
+	ID, Title string
+	// Severity and its localised name.
+	Severity     event.Severity
+	SeverityName string
+	// Summary and Annotation are the rule's own, on one line.
+	Summary, Annotation string
 }
 
 // Fact is one labelled value.
@@ -262,7 +276,21 @@ func (r *Renderer) alertView(a *event.Alert) AlertView {
 		v.LoginResult = w.LoginFailure
 	}
 	for _, k := range sortedKeys(a.Context) {
-		v.Context = append(v.Context, Fact{Key: k, Label: oneLine(c(k)), Value: oneLine(c(a.Context[k]))})
+		v.Context = append(v.Context, Fact{Key: k, Label: oneLine(c(w.contextLabel(k))), Value: oneLine(c(a.Context[k]))})
+	}
+	for _, o := range a.Also {
+		ref := RuleRef{
+			ID:           c(o.Rule.ID),
+			Title:        oneLine(c(o.Rule.TitleIn(w.Locale))),
+			Severity:     o.Rule.Severity,
+			SeverityName: w.severity(o.Rule.Severity),
+			Summary:      oneLine(c(o.SummaryIn(w.Locale))),
+			Annotation:   oneLine(c(o.Annotation)),
+		}
+		if ref.Title == "" {
+			ref.Title = ref.ID
+		}
+		v.Also = append(v.Also, ref)
 	}
 	v.Facts = r.facts(&v, e.IsSignIn())
 	parts := []string{v.TimeText}
@@ -304,6 +332,9 @@ func (r *Renderer) facts(v *AlertView, signIn bool) []Fact {
 	}
 	add("login_result", w.LoginResult, v.LoginResult, false)
 	add("rule", w.Rule, v.RuleID, false)
+	if len(v.Also) > 0 {
+		add("also", w.AlsoMatched, alsoText(w, v.Also), true)
+	}
 	errText := v.ErrorCode
 	if v.ErrorMessage != "" {
 		if errText != "" {
@@ -315,6 +346,23 @@ func (r *Renderer) facts(v *AlertView, signIn bool) []Fact {
 	add("user_agent", w.UserAgent, v.UserAgent, true)
 	add("request", w.Request, v.RequestParameters, true)
 	return fs
+}
+
+// alsoText lists folded rules on one line: "[HIGH] Root user activity
+// (root-activity) · [LOW] ... (cis-cloudwatch-1): annotation".
+func alsoText(w *Words, refs []RuleRef) string {
+	parts := make([]string, len(refs))
+	for i, r := range refs {
+		p := w.title(r.SeverityName, r.Title)
+		if r.Title != r.ID {
+			p += " (" + r.ID + ")"
+		}
+		if r.Annotation != "" {
+			p += ": " + r.Annotation
+		}
+		parts[i] = p
+	}
+	return strings.Join(parts, " · ")
 }
 
 // mapText returns a copy of m with every text value passed through f: the
@@ -350,6 +398,15 @@ func (m *Message) mapText(f func(string) string) *Message {
 		a.Summary, a.Annotation, a.Line = f(a.Summary), f(a.Annotation), f(a.Line)
 		a.Context = mapFacts(a.Context, f)
 		a.Facts = mapFacts(a.Facts, f)
+		if a.Also != nil {
+			also := make([]RuleRef, len(a.Also))
+			for j, r := range a.Also {
+				r.ID, r.Title, r.SeverityName = f(r.ID), f(r.Title), f(r.SeverityName)
+				r.Summary, r.Annotation = f(r.Summary), f(r.Annotation)
+				also[j] = r
+			}
+			a.Also = also
+		}
 		c.Alerts[i] = a
 	}
 	return &c

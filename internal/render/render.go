@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sort"
@@ -246,7 +247,20 @@ func (r *Renderer) Render(kind, receiverName string, g *Group) (*Payload, error)
 		return nil, fmt.Errorf("render %s for receiver %q: %w", kind, receiverName, err)
 	}
 	p.Receiver, p.Kind = receiverName, kind
+	if m := r.words.Truncated; m != TruncMarker {
+		localiseMarker(p, m)
+	}
 	return p, nil
+}
+
+// localiseMarker writes the locale's marker for cut values in place of
+// TruncMarker. The locale's marker is no longer than TruncMarker, so every
+// size limit the payload met still holds.
+func localiseMarker(p *Payload, marker string) {
+	p.Body = bytes.ReplaceAll(p.Body, []byte(TruncMarker), []byte(marker))
+	p.Text = strings.ReplaceAll(p.Text, TruncMarker, marker)
+	p.HTML = strings.ReplaceAll(p.HTML, TruncMarker, marker)
+	p.Subject = strings.ReplaceAll(p.Subject, TruncMarker, marker)
 }
 
 // zone loads a time zone by name for the tz template function, caching it

@@ -125,7 +125,36 @@ func goldenCases() []goldenCase {
 			}
 			return g
 		}},
+		{"folded", foldedRootLogin},
 	}
+}
+
+// foldedRootLogin is what the pipeline sends for a root sign-in that three
+// rules and a detector fired on: one alert with the others folded in, each
+// rule carrying Japanese text as the built-in packs do.
+func foldedRootLogin(t testing.TB) *Group {
+	ev := loadEvent(t, "root-console-login.json")
+	ja := func(title, desc string) map[string]event.LocalText {
+		return map[string]event.LocalText{"ja": {Title: title, Description: desc}}
+	}
+	primary := ruleRootLogin
+	primary.Locales = ja("ルートユーザーがコンソールにサインイン", "ルートユーザーは何でもできます。予定されたサインインか確認してください。")
+	a := &event.Alert{
+		Rule: primary, Event: ev,
+		Summary:   "Root console sign-in Success from 192.0.2.0",
+		Summaries: map[string]string{"ja": "192.0.2.0 からルートユーザーがサインイン (MFA: No)"},
+		Context:   map[string]string{"network": "192.0.2.0/24", "location": "Tokyo, JP", "as_org": "Example Net"},
+		Also: []*event.Alert{
+			{Rule: event.RuleInfo{ID: "root-activity", Title: "Root user activity", Severity: event.SeverityHigh,
+				Tags: []string{"cis-1.7"}, Locales: ja("ルートユーザーの操作", "")}, Event: ev,
+				Summary: "Root ran ConsoleLogin", Summaries: map[string]string{"ja": "ルートユーザーが ConsoleLogin を実行"}},
+			{Rule: event.RuleInfo{ID: "signin-new-network", Title: "Sign-in from a new network", Severity: event.SeverityMedium,
+				Locales: ja("初めてのネットワークからのサインイン", "")}, Event: ev},
+			{Rule: event.RuleInfo{ID: "cis-cloudwatch-1", Title: "CIS CloudWatch.1: root user usage", Severity: event.SeverityLow,
+				Tags: []string{"cis-cloudwatch-1"}, Locales: ja("CIS CloudWatch.1: ルートユーザーの使用", "")}, Event: ev},
+		},
+	}
+	return &Group{Key: "ops/rule=root-console-login", Receiver: "ops", Count: 1, Alerts: []*event.Alert{a}}
 }
 
 func newTestRenderer(t testing.TB, locale string) *Renderer {

@@ -113,22 +113,25 @@ func snsAttributes(m *Message) map[string]string {
 
 // snsSubject makes s a valid SNS subject: printable ASCII only, starting
 // with a letter, digit or punctuation, at most SNSMaxSubject characters.
-// A subject mostly in another script (a Japanese title) is replaced by an
-// English one built from the severity, rule and account.
+// A subject in another script (a Japanese title) cannot be sent, so it is
+// replaced by one made of identifiers only: the severity as routes name it,
+// the rule id (or the title, in English), the count and the account, as
+// "[critical] root-console-login (x3) - 111122223333". Words in English
+// are used only for an English message.
 func snsSubject(s string, m *Message) string {
 	s = strings.TrimSpace(oneLine(s))
 	if nonASCII(s) > 0 {
 		a := &m.Alerts[0]
-		title := a.RuleTitle
-		if title == "" || nonASCII(title) > 0 {
-			title = a.RuleID
+		title := a.RuleID
+		if m.Locale == "en" && a.RuleTitle != "" && nonASCII(a.RuleTitle) == 0 {
+			title = a.RuleTitle
 		}
 		if title == "" {
 			title = a.EventName
 		}
-		s = "[" + strings.ToUpper(m.Severity.String()) + "] " + title
+		s = "[" + m.Severity.String() + "] " + title
 		if m.Count > 1 {
-			s += fmt.Sprintf(" (%d alerts)", m.Count)
+			s += fmt.Sprintf(" (x%d)", m.Count)
 		}
 		if a.Account != "" {
 			s += " - " + a.Account
@@ -136,7 +139,10 @@ func snsSubject(s string, m *Message) string {
 	}
 	s = strings.TrimSpace(asciiOnly(s))
 	if s == "" {
-		s = "trailwatch alert"
+		s = "trailwatch"
+		if m != nil {
+			s = "[" + m.Severity.String() + "] " + s
+		}
 	}
 	return cutASCII(s, SNSMaxSubject)
 }

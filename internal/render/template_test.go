@@ -222,7 +222,7 @@ func TestSNSSubjectIsASCII(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "[CRITICAL] Root user signed in to the console (3 alerts) - 111122223333"; p.Subject != want {
+	if want := "[critical] root-console-login (x3) - 111122223333"; p.Subject != want {
 		t.Errorf("subject %q, want %q", p.Subject, want)
 	}
 	want := map[string]string{"severity": "critical", "rule": "root-console-login", "account": "111122223333", "event_name": "ConsoleLogin"}

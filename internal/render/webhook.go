@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 	"unicode/utf8"
+
+	"github.com/trailwatch/trailwatch/internal/event"
 )
 
 // WebhookVersion is the version of the webhook document. Fields may be added
@@ -40,7 +42,9 @@ type WebhookDoc struct {
 	RenderedAt string `json:"rendered_at"`
 }
 
-// WebhookAlert is one alert of a WebhookDoc.
+// WebhookAlert is one alert of a WebhookDoc. Rule titles, descriptions
+// and summaries are in the document's locale (English when a rule has no
+// text in it).
 type WebhookAlert struct {
 	Rule       WebhookRule       `json:"rule"`
 	Severity   string            `json:"severity"`
@@ -48,7 +52,10 @@ type WebhookAlert struct {
 	Annotation string            `json:"annotation,omitempty"`
 	Context    map[string]string `json:"context,omitempty"`
 	ConsoleURL string            `json:"console_url,omitempty"`
-	Event      WebhookEvent      `json:"event"`
+	// Also lists the other rules that fired on the same event, sent in
+	// this one message, most important first.
+	Also  []WebhookAlso `json:"also,omitempty"`
+	Event WebhookEvent  `json:"event"`
 	// Raw is the CloudTrail record exactly as read (left out only when an
 	// SNS message would otherwise be too large).
 	Raw json.RawMessage `json:"raw,omitempty"`
@@ -61,6 +68,14 @@ type WebhookRule struct {
 	Description string   `json:"description,omitempty"`
 	Tags        []string `json:"tags,omitempty"`
 	Refs        []string `json:"refs,omitempty"`
+}
+
+// WebhookAlso is another rule folded into an alert's message.
+type WebhookAlso struct {
+	Rule       WebhookRule `json:"rule"`
+	Severity   string      `json:"severity"`
+	Summary    string      `json:"summary,omitempty"`
+	Annotation string      `json:"annotation,omitempty"`
 }
 
 // WebhookEvent holds the event facts trailwatch reads; every string is
@@ -130,12 +145,9 @@ func (r *Renderer) webhookDoc(kind, receiver string, g *Group, maxAlerts, valueR
 		e := a.Event
 		p := e.Principal()
 		wa := WebhookAlert{
-			Rule: WebhookRule{
-				ID: a.Rule.ID, Title: a.Rule.Title, Description: a.Rule.Description,
-				Tags: a.Rule.Tags, Refs: a.Rule.Refs,
-			},
+			Rule:       webhookRule(a.Rule, m.Locale),
 			Severity:   a.Rule.Severity.String(),
-			Summary:    cut(a.Summary),
+			Summary:    cut(a.SummaryIn(m.Locale)),
 			Annotation: cut(a.Annotation),
 			ConsoleURL: v.ConsoleURL,
 			Event: WebhookEvent{
@@ -157,6 +169,14 @@ func (r *Renderer) webhookDoc(kind, receiver string, g *Group, maxAlerts, valueR
 				ErrorCode:    cut(e.ErrorCode()),
 				ErrorMessage: cut(e.ErrorMessage()),
 			},
+		}
+		for _, o := range a.Also {
+			wa.Also = append(wa.Also, WebhookAlso{
+				Rule:       webhookRule(o.Rule, m.Locale),
+				Severity:   o.Rule.Severity.String(),
+				Summary:    cut(o.SummaryIn(m.Locale)),
+				Annotation: cut(o.Annotation),
+			})
 		}
 		if len(a.Context) > 0 {
 			wa.Context = make(map[string]string, len(a.Context))
@@ -183,6 +203,13 @@ func (r *Renderer) webhookDoc(kind, receiver string, g *Group, maxAlerts, valueR
 		d.Alerts = append(d.Alerts, wa)
 	}
 	return d, nil
+}
+
+func webhookRule(r event.RuleInfo, locale string) WebhookRule {
+	return WebhookRule{
+		ID: r.ID, Title: r.TitleIn(locale), Description: r.DescriptionIn(locale),
+		Tags: r.Tags, Refs: r.Refs,
+	}
 }
 
 // WebhookMaxBytes bounds a webhook body (and a stdout line). A larger

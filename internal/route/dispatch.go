@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/fold"
 	"github.com/trailwatch/trailwatch/internal/render"
 	"github.com/trailwatch/trailwatch/internal/state"
 )
@@ -78,6 +79,9 @@ type DispatcherOptions struct {
 	// Parallel is how many groups are delivered at once; 0 means
 	// DefaultParallel.
 	Parallel int
+	// Folder folds the alerts of one event bound for one receiver into one
+	// message; nil folds ranking by severity and rule id alone.
+	Folder *fold.Folder
 }
 
 // Dispatcher routes batches of alerts to receivers. It is safe for
@@ -123,6 +127,9 @@ func NewDispatcher(t *Tree, o DispatcherOptions) (*Dispatcher, error) {
 	}
 	if o.Parallel == 0 {
 		o.Parallel = DefaultParallel
+	}
+	if o.Folder == nil {
+		o.Folder = fold.New(fold.Options{})
 	}
 	return &Dispatcher{tree: t, o: o}, nil
 }
@@ -178,7 +185,19 @@ type group struct {
 	receiver string
 	route    *Route
 	labels   map[string]string
-	alerts   []*event.Alert
+	// alerts are every rule's alert, as routed and recorded; msgs the
+	// messages they make, the alerts of one event folded into one.
+	alerts []*event.Alert
+	msgs   []*event.Alert
+}
+
+// candidate is one alert bound for one receiver by one route.
+type candidate struct {
+	alert  *event.Alert
+	route  *Route
+	labels map[string]string
+	done   bool
+	err    error
 }
 
 // Dispatch routes alerts, drops ignored, silenced and already delivered
@@ -194,13 +213,6 @@ func (d *Dispatcher) Dispatch(ctx context.Context, alerts []*event.Alert) (Resul
 	var errs []error
 
 	// Route every alert; keep one candidate per (alert, receiver).
-	type candidate struct {
-		alert  *event.Alert
-		route  *Route
-		labels map[string]string
-		done   bool
-		err    error
-	}
 	var cands []*candidate
 	seen := map[string]bool{} // receiver|alert key, within this batch
 	for i, a := range alerts {
@@ -241,8 +253,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, alerts []*event.Alert) (Resul
 		c := cands[i]
 		_, c.done, c.err = d.o.Store.Get(ctx, deliveredKey(c.route.Receiver, c.alert))
 	})
-	var groups []*group
-	byKey := map[string]*group{}
+	var live []*candidate
 	for _, c := range cands {
 		a, r := c.alert, c.route
 		switch {
@@ -256,16 +267,9 @@ func (d *Dispatcher) Dispatch(ctx context.Context, alerts []*event.Alert) (Resul
 			log.Debug("alert_duplicate", "event_id", a.Event.ID(), "rule_id", a.Rule.ID, "receiver", r.Receiver)
 			continue
 		}
-		gl := groupLabels(r, c.labels)
-		key := GroupKey(r, gl)
-		g := byKey[key]
-		if g == nil {
-			g = &group{key: key, receiver: r.Receiver, route: r, labels: gl}
-			byKey[key] = g
-			groups = append(groups, g)
-		}
-		g.alerts = append(g.alerts, a)
+		live = append(live, c)
 	}
+	groups := d.group(live)
 
 	outcomes := make([]outcome, len(groups))
 	parallel(len(groups), d.o.Parallel, func(i int) { outcomes[i] = d.deliverGroup(ctx, groups[i], now) })
@@ -294,9 +298,9 @@ type outcome struct {
 func (d *Dispatcher) deliverGroup(ctx context.Context, g *group, now time.Time) outcome {
 	st, log := d.o.Store, d.o.Logger
 	h := hashKey(g.key)
-	n := len(g.alerts)
+	n := len(g.msgs)
 	fail := func(delivered bool, err error) outcome {
-		log.Error("group_failed", "receiver", g.receiver, "group", g.key, "alerts", n, "error", err)
+		log.Error("group_failed", "receiver", g.receiver, "group", g.key, "alerts", len(g.alerts), "messages", n, "error", err)
 		return outcome{err: &DeliveryError{Receiver: g.receiver, GroupKey: g.key, Alerts: g.alerts, Delivered: delivered, Err: err}}
 	}
 
@@ -341,7 +345,7 @@ func (d *Dispatcher) deliverGroup(ctx context.Context, g *group, now time.Time) 
 			if err := d.markDelivered(ctx, g, "counted"); err != nil {
 				return fail(true, err)
 			}
-			log.Info("group_throttled", "receiver", g.receiver, "group", g.key, "alerts", n,
+			log.Info("group_throttled", "receiver", g.receiver, "group", g.key, "alerts", len(g.alerts), "messages", n,
 				"repeat_interval", g.route.RepeatInterval.String())
 			return outcome{throttled: true}
 		}
@@ -364,7 +368,7 @@ func (d *Dispatcher) deliverGroup(ctx context.Context, g *group, now time.Time) 
 	rg := &render.Group{
 		Key:      g.key,
 		Receiver: g.receiver,
-		Alerts:   g.alerts[:min(n, d.o.MaxAlerts)],
+		Alerts:   g.msgs[:min(n, d.o.MaxAlerts)],
 		Count:    n + int(pending),
 		Labels:   g.labels,
 		Repeat:   repeat,
@@ -376,7 +380,7 @@ func (d *Dispatcher) deliverGroup(ctx context.Context, g *group, now time.Time) 
 	if err := d.o.Deliverer.Deliver(ctx, g.receiver, p, rg); err != nil {
 		return fail(false, errors.Join(err, release()))
 	}
-	log.Info("group_sent", "receiver", g.receiver, "group", g.key, "alerts", n, "count", rg.Count, "repeat", repeat)
+	log.Info("group_sent", "receiver", g.receiver, "group", g.key, "alerts", len(g.alerts), "messages", n, "count", rg.Count, "repeat", repeat)
 	actx, cancel := after()
 	defer cancel()
 	var errs []error

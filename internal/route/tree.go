@@ -28,7 +28,10 @@ type Route struct {
 	// RepeatInterval holds a notified group back for this long; zero
 	// notifies every batch.
 	RepeatInterval time.Duration
-	Routes         []*Route
+	// PerRule sends each rule's alert alone instead of folding the alerts
+	// of one event into one message (messages: per_rule).
+	PerRule bool
+	Routes  []*Route
 }
 
 // Tree is the compiled routing configuration: routes, silences, ignore
@@ -92,6 +95,10 @@ func (t *Tree) compile(cr *config.Route, parent *Route) (*Route, error) {
 		}
 		r.GroupBy, r.GroupByAll = parent.GroupBy, parent.GroupByAll
 		r.RepeatInterval = parent.RepeatInterval
+		r.PerRule = parent.PerRule
+	}
+	if cr.Messages != "" {
+		r.PerRule = cr.Messages == config.MessagesPerRule
 	}
 	if cr.GroupBy != nil {
 		r.GroupBy, r.GroupByAll = cr.GroupBy, false
