@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -23,6 +22,7 @@ import (
 func newCheckCmd() *cobra.Command {
 	var (
 		flags  ruleFlags
+		inputs inputFlags
 		format string
 		tz     string
 		failOn string
@@ -31,12 +31,16 @@ func newCheckCmd() *cobra.Command {
 		learn  bool
 	)
 	cmd := &cobra.Command{
-		Use:   "check [PATH|-]...",
+		Use:   "check [PATH|-|s3://BUCKET/PREFIX|cloudtrail://REGION]...",
 		Short: "Run the rules over CloudTrail events and print the alerts",
 		Long: `Read CloudTrail events from files, folders (recursively), standard input ("-",
-the default) or s3://bucket/key, in any shape trailwatch understands (log
-files, gzip or not, JSON Lines, EventBridge, SNS, SQS and CloudWatch Logs
-payloads), run the rules over them and print one line per alert.
+the default), one S3 object (s3://bucket/key.json.gz), the CloudTrail log
+files under an S3 prefix (s3://bucket/prefix/) or CloudTrail's event history
+(cloudtrail://us-east-1, cloudtrail://all), in any shape trailwatch
+understands (log files, gzip or not, JSON Lines, EventBridge, SNS, SQS and
+CloudWatch Logs payloads), run the rules over them and print one line per
+alert. --since, --until, --account and --region narrow every input, and what
+an S3 prefix lists (see docs/report.md).
 
 The built-in packs run by default; --packs chooses some of them ("none" for
 none) and --rules adds rule files or folders.
@@ -56,7 +60,8 @@ alert at or above that severity fired, else 0.`,
   trailwatch check --packs signin,root --rules my-rules/ --format json log.json.gz
   aws s3 cp s3://trail-bucket/AWSLogs/.../file.json.gz - | trailwatch check --fail-on high
   trailwatch check --config trailwatch.yaml --dry-run testdata/sample
-  trailwatch check --config trailwatch.yaml --learn last-month/`,
+  trailwatch check --config trailwatch.yaml --learn last-month/
+  trailwatch check s3://org-trail/AWSLogs/ --since 30d --account 111122223333 --region us-east-1`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format); err != nil {
 				return err
@@ -92,14 +97,15 @@ alert at or above that severity fired, else 0.`,
 			if len(args) == 0 {
 				args = []string{"-"}
 			}
+			in, err := inputs.open(cmd)
+			if err != nil {
+				return err
+			}
 			c := &checker{
-				set: set,
-				// S3 objects named by arguments or by saved notifications
-				// are fetched with AWS configuration loaded on first use.
-				reader: ingest.New(ingest.Options{Fetcher: &lazyS3Fetcher{}}),
-				stdin:  cmd.InOrStdin(),
-				errw:   cmd.ErrOrStderr(),
-				out:    newAlertWriter(cmd.OutOrStdout(), format, loc),
+				set:  set,
+				in:   in,
+				errw: in.errw(cmd.ErrOrStderr()),
+				out:  newAlertWriter(cmd.OutOrStdout(), format, loc),
 			}
 			var st checkStats
 			undelivered := 0
@@ -133,6 +139,7 @@ alert at or above that severity fired, else 0.`,
 		},
 	}
 	flags.register(cmd)
+	inputs.register(cmd)
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json (one object per alert per line)")
 	cmd.Flags().StringVar(&tz, "timezone", "UTC", `time zone for event times, such as "Asia/Tokyo" or "Local"`)
 	cmd.Flags().StringVar(&cfg, "config", "", "run the whole pipeline of this configuration file (trailwatch.yaml) and deliver alerts")
@@ -144,11 +151,10 @@ alert at or above that severity fired, else 0.`,
 
 // checker runs a rule set over inputs.
 type checker struct {
-	set    *rule.Set
-	reader *ingest.Reader
-	stdin  io.Reader
-	errw   io.Writer
-	out    *alertWriter // nil counts alerts without printing them
+	set  *rule.Set
+	in   *inputs
+	errw io.Writer
+	out  *alertWriter // nil counts alerts without printing them
 }
 
 // checkStats counts what a check run saw.
@@ -162,13 +168,7 @@ type checkStats struct {
 func (c *checker) run(ctx context.Context, args []string) (checkStats, error) {
 	var st checkStats
 	for _, arg := range args {
-		var events iter.Seq2[*event.Event, error]
-		if arg == "-" {
-			events = c.reader.Stream(ctx, "-", c.stdin)
-		} else {
-			events = c.reader.Paths(ctx, []string{arg})
-		}
-		for ev, err := range events {
+		for ev, err := range c.in.events(ctx, arg) {
 			if err != nil {
 				c.report(&st, err)
 				continue

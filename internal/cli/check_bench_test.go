@@ -71,7 +71,7 @@ func BenchmarkCheckEndToEnd(b *testing.B) {
 			cpu := processCPUTime(b)
 			var st checkStats
 			for b.Loop() {
-				c := &checker{set: tc.set, reader: ingest.New(ingest.Options{}), errw: io.Discard}
+				c := &checker{set: tc.set, in: &inputs{reader: ingest.New(ingest.Options{})}, errw: io.Discard}
 				if tc.format != "" {
 					c.out = newAlertWriter(io.Discard, tc.format, time.UTC)
 				}

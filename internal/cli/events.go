@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"strings"
 	"sync"
 	"time"
@@ -20,17 +19,23 @@ import (
 )
 
 func newEventsCmd() *cobra.Command {
-	var format, tz string
+	var (
+		format, tz string
+		inputs     inputFlags
+	)
 	cmd := &cobra.Command{
-		Use:   "events [PATH|-]...",
+		Use:   "events [PATH|-|s3://BUCKET/PREFIX|cloudtrail://REGION]...",
 		Short: "Print the CloudTrail events in files, folders, S3 objects or standard input",
 		Long: `events reads CloudTrail events from every kind of input trailwatch understands
 and prints one line per event: log files ({"Records":[...]}, gzip or not),
 single events, JSON Lines, EventBridge, SNS, SQS and CloudWatch Logs payloads,
 and S3 event notifications (whose objects are fetched). A folder is read
 recursively (.json, .json.gz, .jsonl, .ndjson and .gz files); "-" or no
-argument reads standard input; s3://bucket/key reads one object with the
-default AWS credentials.
+argument reads standard input; s3://bucket/key.json.gz reads one object and
+s3://bucket/prefix/ the CloudTrail log files under a prefix, with the default
+AWS credentials; cloudtrail://us-east-1 (or cloudtrail://all) reads
+CloudTrail's event history. --since, --until, --account and --region narrow
+every input.
 
 Skipped inputs and bad records are reported on standard error, followed by a
 summary line. The exit status is 1 when an input could not be read at all.`,
@@ -49,10 +54,13 @@ summary line. The exit status is 1 when an input could not be read at all.`,
 			if len(args) == 0 {
 				args = []string{"-"}
 			}
+			in, err := inputs.open(cmd)
+			if err != nil {
+				return err
+			}
 			l := &eventLister{
-				reader: ingest.New(ingest.Options{Fetcher: &lazyS3Fetcher{}}),
-				stdin:  cmd.InOrStdin(),
-				errw:   cmd.ErrOrStderr(),
+				in:     in,
+				errw:   in.errw(cmd.ErrOrStderr()),
 				out:    newEventWriter(cmd.OutOrStdout(), format, loc),
 				inputs: map[string]bool{},
 			}
@@ -70,15 +78,15 @@ summary line. The exit status is 1 when an input could not be read at all.`,
 	}
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table, or json (one object per event per line)")
 	cmd.Flags().StringVar(&tz, "timezone", "UTC", `IANA time zone for event times, such as "Asia/Tokyo"`)
+	inputs.register(cmd)
 	return cmd
 }
 
 // eventLister prints the events of its inputs and counts what it saw.
 type eventLister struct {
-	reader *ingest.Reader
-	stdin  io.Reader
-	errw   io.Writer
-	out    *eventWriter
+	in   *inputs
+	errw io.Writer
+	out  *eventWriter
 
 	events, skipped, errors, inputErrors int
 	inputs                               map[string]bool
@@ -87,13 +95,7 @@ type eventLister struct {
 func (l *eventLister) run(cmd *cobra.Command, args []string) error {
 	ctx := cmd.Context()
 	for _, arg := range args {
-		var seq iter.Seq2[*event.Event, error]
-		if arg == "-" {
-			seq = l.reader.Stream(ctx, "-", l.stdin)
-		} else {
-			seq = l.reader.Paths(ctx, []string{arg})
-		}
-		for ev, err := range seq {
+		for ev, err := range l.in.events(ctx, arg) {
 			if err != nil {
 				l.report(err)
 				continue

@@ -40,7 +40,31 @@ type tree struct {
 	denied string // GetObject answers AccessDenied
 }
 
-func buildTree(t *testing.T, f *fakeS3) tree {
+// shared is the fake S3 holding the tree, built once for the tests that
+// read it (none of them changes it).
+var shared struct {
+	once sync.Once
+	f    *fakeS3
+	tr   tree
+}
+
+// sharedTree returns the fake and its tree, with the request log cleared.
+func sharedTree(t *testing.T) (*fakeS3, tree) {
+	shared.once.Do(func() {
+		shared.f = newFakeS3(&onceTB{T: t}, bucket)
+		shared.tr = buildTree(t, shared.f)
+	})
+	shared.f.reset()
+	return shared.f, shared.tr
+}
+
+// onceTB keeps the shared fake alive past the first test that builds it;
+// the process exit closes its listener.
+type onceTB struct{ *testing.T }
+
+func (onceTB) Cleanup(func()) {}
+
+func buildTree(t testing.TB, f *fakeS3) tree {
 	t.Helper()
 	var tr tree
 	day0 := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
@@ -107,8 +131,7 @@ func run(t *testing.T, s *Source, uri string) collected {
 // of another account, region, digest or service was listed, and that the
 // broken and forbidden objects are named while the rest is read.
 func TestNarrowedListingReadsExactlyTheObjectsInRange(t *testing.T) {
-	f := newFakeS3(t, bucket)
-	tr := buildTree(t, f)
+	f, tr := sharedTree(t)
 	since := time.Date(2024, 5, 2, 0, 0, 0, 0, time.UTC)
 	until := time.Date(2024, 5, 4, 0, 0, 0, 0, time.UTC)
 
@@ -225,8 +248,7 @@ func assertErrors(t *testing.T, errs []error, tr tree) {
 // and a plain account trail at the root) are found, digests and other
 // services' logs are never read.
 func TestWholeTree(t *testing.T) {
-	f := newFakeS3(t, bucket)
-	tr := buildTree(t, f)
+	f, tr := sharedTree(t)
 	s, err := New(f.client, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -252,8 +274,7 @@ func TestWholeTree(t *testing.T) {
 // TestFolderForms: an account, a region and a day folder given directly are
 // read the same way, and a prefix without the trailing slash is a folder.
 func TestFolderForms(t *testing.T) {
-	f := newFakeS3(t, bucket)
-	buildTree(t, f)
+	f, _ := sharedTree(t)
 	s, err := New(f.client, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -282,8 +303,7 @@ func TestFolderForms(t *testing.T) {
 // TestOrderSameWhateverConcurrency: the event sequence is the same with 1
 // and 8 downloads at once.
 func TestOrderSameWhateverConcurrency(t *testing.T) {
-	f := newFakeS3(t, bucket)
-	buildTree(t, f)
+	f, _ := sharedTree(t)
 	var seqs [][]string
 	for _, conc := range []int{1, 8} {
 		s, err := New(f.client, Options{Concurrency: conc, Accounts: []string{acctA}})
@@ -300,8 +320,7 @@ func TestOrderSameWhateverConcurrency(t *testing.T) {
 // TestStopEarly: a consumer that stops leaves no goroutine behind and no
 // download running.
 func TestStopEarly(t *testing.T) {
-	f := newFakeS3(t, bucket)
-	buildTree(t, f)
+	f, _ := sharedTree(t)
 	s, err := New(f.client, Options{Concurrency: 8})
 	if err != nil {
 		t.Fatal(err)
@@ -326,8 +345,7 @@ func TestStopEarly(t *testing.T) {
 // TestProgress: every object in range is announced, then reported done
 // with its error.
 func TestProgress(t *testing.T) {
-	f := newFakeS3(t, bucket)
-	tr := buildTree(t, f)
+	f, tr := sharedTree(t)
 	p := &recorder{}
 	s, err := New(f.client, Options{Accounts: []string{acctA}, Regions: []string{"us-east-1"}, Progress: p})
 	if err != nil {
@@ -369,8 +387,7 @@ func (r *recorder) Done(o Object, err error) {
 // TestListingFailure: a listing that fails is named, the walk goes on, and
 // the summary counts it.
 func TestListingFailure(t *testing.T) {
-	f := newFakeS3(t, bucket)
-	buildTree(t, f)
+	f, _ := sharedTree(t)
 	s, err := New(f.client, Options{Regions: []string{"us-east-1"}})
 	if err != nil {
 		t.Fatal(err)

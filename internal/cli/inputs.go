@@ -1,0 +1,462 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/spf13/cobra"
+
+	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/ingest"
+	"github.com/trailwatch/trailwatch/internal/ingest/archive"
+)
+
+// inputFlags are the flags that choose what to read from an input: the
+// time range, accounts and regions, and how many S3 objects to download at
+// once. check, events, report and replay share them.
+type inputFlags struct {
+	since, until      string
+	accounts, regions []string
+	concurrency       int
+}
+
+func (f *inputFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.since, "since", "", `only events at or after this time: RFC 3339 ("2024-05-01T09:00:00+09:00"), a date ("2024-05-01", UTC) or a duration before now ("30d", "12h")`)
+	fs.StringVar(&f.until, "until", "", "only events before this time (same forms as --since)")
+	fs.StringSliceVar(&f.accounts, "account", nil, "only these AWS account ids (repeat or separate with commas); S3 prefixes list only their folders")
+	fs.StringSliceVar(&f.regions, "region", nil, "only these regions (repeat or separate with commas); S3 prefixes list only their folders, cloudtrail:// asks only them")
+	fs.IntVar(&f.concurrency, "concurrency", archive.DefaultConcurrency, "S3 objects downloaded (or regions looked up) at once")
+}
+
+// selection is what the input flags select, parsed.
+type selection struct {
+	since, until      time.Time
+	accounts, regions []string
+	concurrency       int
+}
+
+// any reports whether the selection narrows events at all.
+func (s selection) any() bool {
+	return !s.since.IsZero() || !s.until.IsZero() || len(s.accounts) > 0 || len(s.regions) > 0
+}
+
+// match reports whether an event is in the selection. An event without a
+// readable time is kept: it cannot be said to be out of range.
+func (s selection) match(ev *event.Event) bool {
+	if !s.since.IsZero() || !s.until.IsZero() {
+		if t := ev.Time(); !t.IsZero() && (t.Before(s.since) || !s.until.IsZero() && !t.Before(s.until)) {
+			return false
+		}
+	}
+	if len(s.accounts) > 0 && !slices.Contains(s.accounts, ev.Account()) {
+		return false
+	}
+	return len(s.regions) == 0 || slices.Contains(s.regions, ev.Region())
+}
+
+// parse checks the flags against now.
+func (f *inputFlags) parse(now time.Time) (selection, error) {
+	var s selection
+	var err error
+	if s.since, err = parseTime(f.since, now); err != nil {
+		return s, fmt.Errorf("--since: %w", err)
+	}
+	if s.until, err = parseTime(f.until, now); err != nil {
+		return s, fmt.Errorf("--until: %w", err)
+	}
+	if !s.since.IsZero() && !s.until.IsZero() && !s.until.After(s.since) {
+		return s, fmt.Errorf("--until %s is not after --since %s", s.until.UTC().Format(time.RFC3339), s.since.UTC().Format(time.RFC3339))
+	}
+	for _, a := range f.accounts {
+		a = strings.TrimSpace(a)
+		if !isAccountID(a) {
+			return s, fmt.Errorf("--account %q is not a 12-digit AWS account id", a)
+		}
+		s.accounts = append(s.accounts, a)
+	}
+	for _, r := range f.regions {
+		r = strings.TrimSpace(r)
+		if !isRegionName(r) {
+			return s, fmt.Errorf("--region %q is not a region name such as us-east-1", r)
+		}
+		s.regions = append(s.regions, r)
+	}
+	if f.concurrency < 1 || f.concurrency > archive.MaxConcurrency {
+		return s, fmt.Errorf("--concurrency %d is out of range (1 to %d)", f.concurrency, archive.MaxConcurrency)
+	}
+	s.concurrency = f.concurrency
+	return s, nil
+}
+
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func isRegionName(s string) bool {
+	if s == "" || len(s) > 32 || s[0] == '-' || s[len(s)-1] == '-' || strings.Contains(s, "--") {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// parseTime reads a --since or --until value: "" (no bound), an RFC 3339
+// time, a date (midnight UTC), or a duration before now: a Go duration
+// ("90m", "1h30m") or a whole number of days or weeks ("30d", "2w").
+func parseTime(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	if n, unit := s[:len(s)-1], s[len(s)-1]; unit == 'd' || unit == 'w' {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 || days > 100*366 {
+			return time.Time{}, fmt.Errorf("%q is not a time: want RFC 3339 (2024-05-01T09:00:00Z), a date (2024-05-01) or a duration such as 30d or 12h", s)
+		}
+		if unit == 'w' {
+			days *= 7
+		}
+		return now.AddDate(0, 0, -days), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return time.Time{}, fmt.Errorf("%q is not a time: want RFC 3339 (2024-05-01T09:00:00Z), a date (2024-05-01) or a duration such as 30d or 12h", s)
+	}
+	return now.Add(-d), nil
+}
+
+// inputs opens the arguments of check, events and report: files, folders,
+// standard input, S3 objects and prefixes. It narrows every input's events
+// to the selection, and shows S3 progress on a terminal.
+type inputs struct {
+	sel    selection
+	reader *ingest.Reader
+	stdin  io.Reader
+	s3     *lazyS3Client
+	prog   *objectProgress // nil when standard error is not a terminal
+}
+
+// open checks the flags and returns the inputs of cmd. stderr is where the
+// progress line goes when it is a terminal.
+func (f *inputFlags) open(cmd *cobra.Command) (*inputs, error) {
+	sel, err := f.parse(time.Now())
+	if err != nil {
+		return nil, err
+	}
+	in := &inputs{
+		sel:    sel,
+		reader: ingest.New(ingest.Options{Fetcher: &lazyS3Fetcher{}}),
+		stdin:  cmd.InOrStdin(),
+		s3:     &lazyS3Client{},
+	}
+	if isTerminal(cmd.ErrOrStderr()) {
+		in.prog = newObjectProgress(cmd.ErrOrStderr())
+	}
+	return in, nil
+}
+
+// events yields the events of one argument within the selection.
+func (in *inputs) events(ctx context.Context, arg string) iter.Seq2[*event.Event, error] {
+	var seq iter.Seq2[*event.Event, error]
+	switch {
+	case arg == "-":
+		seq = in.reader.Stream(ctx, "-", in.stdin)
+	case archive.IsPrefix(arg):
+		seq = in.prefix(ctx, arg)
+	default:
+		seq = in.reader.Paths(ctx, []string{arg})
+	}
+	if !in.sel.any() {
+		return seq
+	}
+	return func(yield func(*event.Event, error) bool) {
+		for ev, err := range seq {
+			if err == nil && !in.sel.match(ev) {
+				continue
+			}
+			if !yield(ev, err) {
+				return
+			}
+		}
+	}
+}
+
+// prefix reads the log files under an s3:// prefix.
+func (in *inputs) prefix(ctx context.Context, uri string) iter.Seq2[*event.Event, error] {
+	return func(yield func(*event.Event, error) bool) {
+		src, bucket, prefix, err := in.archive(ctx, uri)
+		if err != nil {
+			yield(nil, &ingest.InputError{Input: uri, Err: err})
+			return
+		}
+		if in.prog != nil {
+			in.prog.start()
+			defer in.prog.stop()
+		}
+		for ev, err := range src.Events(ctx, bucket, prefix) {
+			if err != nil && in.prog != nil {
+				in.prog.clear()
+			}
+			if !yield(ev, err) {
+				return
+			}
+		}
+	}
+}
+
+// archive returns the listing source for an s3:// prefix.
+func (in *inputs) archive(ctx context.Context, uri string) (*archive.Source, string, string, error) {
+	bucket, prefix, err := archive.ParseURI(uri)
+	if err != nil {
+		return nil, "", "", err
+	}
+	client, err := in.s3.forBucket(ctx, bucket)
+	if err != nil {
+		return nil, "", "", err
+	}
+	o := archive.Options{
+		Since: in.sel.since, Until: in.sel.until,
+		Accounts: in.sel.accounts, Regions: in.sel.regions,
+		Concurrency: in.sel.concurrency,
+	}
+	if in.prog != nil {
+		o.Progress = in.prog
+	}
+	src, err := archive.New(client, o)
+	if err != nil {
+		return nil, "", "", err
+	}
+	return src, bucket, prefix, nil
+}
+
+// errw returns the writer for error lines: w itself, or, while a progress
+// line is shown on w, a writer that clears it first.
+func (in *inputs) errw(w io.Writer) io.Writer {
+	if in.prog == nil {
+		return w
+	}
+	return clearingWriter{w: w, p: in.prog}
+}
+
+type clearingWriter struct {
+	w io.Writer
+	p *objectProgress
+}
+
+func (c clearingWriter) Write(b []byte) (int, error) {
+	c.p.clear()
+	return c.w.Write(b)
+}
+
+// lazyS3Client loads the AWS configuration on first use and keeps one S3
+// client per bucket region.
+type lazyS3Client struct {
+	mu      sync.Mutex
+	cfg     *aws.Config
+	clients map[string]*s3.Client // by region
+}
+
+// forBucket returns a client for the bucket's region. The bucket's region
+// is asked with HeadBucket, since S3 answers a request sent to another
+// region with a redirect the SDK does not follow.
+func (l *lazyS3Client) forBucket(ctx context.Context, bucket string) (*s3.Client, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cfg == nil {
+		cfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("load AWS configuration: %w", err)
+		}
+		if cfg.Region == "" {
+			cfg.Region = "us-east-1"
+		}
+		l.cfg = &cfg
+		l.clients = map[string]*s3.Client{}
+	}
+	def := l.client(l.cfg.Region)
+	region := bucketRegion(ctx, def, bucket)
+	if region == "" || region == l.cfg.Region {
+		return def, nil
+	}
+	return l.client(region), nil
+}
+
+func (l *lazyS3Client) client(region string) *s3.Client {
+	if c, ok := l.clients[region]; ok {
+		return c
+	}
+	c := s3.NewFromConfig(*l.cfg, func(o *s3.Options) {
+		o.Region = region
+		// Objects uploaded without checksums are normal; the SDK would
+		// otherwise print a line on standard error for each of them.
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
+	l.clients[region] = c
+	return c
+}
+
+// bucketRegion asks S3 where a bucket is; "" when it cannot tell (the
+// listing then reports whatever is wrong).
+func bucketRegion(ctx context.Context, c *s3.Client, bucket string) string {
+	out, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
+	if err == nil {
+		return aws.ToString(out.BucketRegion)
+	}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode == http.StatusMovedPermanently {
+		return re.Response.Header.Get("X-Amz-Bucket-Region")
+	}
+	return ""
+}
+
+// isTerminal reports whether w is a character device, so that a progress
+// line is drawn only for a person watching.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// objectProgress draws one line on a terminal while S3 objects are read:
+// objects read of those listed so far, bytes, failures, rate. It
+// implements archive.Progress; another display can read its counts with
+// snapshot.
+type objectProgress struct {
+	w io.Writer
+
+	mu                     sync.Mutex
+	listed, done, failed   int
+	listedBytes, doneBytes int64
+	began                  time.Time
+	shown                  bool
+	ticker                 *time.Ticker
+	quit                   chan struct{}
+	wg                     sync.WaitGroup
+}
+
+func newObjectProgress(w io.Writer) *objectProgress { return &objectProgress{w: w} }
+
+// Listed counts an object found in range.
+func (p *objectProgress) Listed(o archive.Object) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.listed++
+	p.listedBytes += o.Size
+}
+
+// Done counts an object read.
+func (p *objectProgress) Done(o archive.Object, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done++
+	p.doneBytes += o.Size
+	if err != nil {
+		p.failed++
+	}
+}
+
+// start draws the line every 200 ms until stop.
+func (p *objectProgress) start() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ticker != nil {
+		return
+	}
+	p.began = time.Now()
+	p.ticker = time.NewTicker(200 * time.Millisecond)
+	p.quit = make(chan struct{})
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			select {
+			case <-p.ticker.C:
+				p.draw()
+			case <-p.quit:
+				return
+			}
+		}
+	}()
+}
+
+// stop ends the drawing and removes the line.
+func (p *objectProgress) stop() {
+	p.mu.Lock()
+	t := p.ticker
+	p.ticker = nil
+	p.mu.Unlock()
+	if t == nil {
+		return
+	}
+	t.Stop()
+	close(p.quit)
+	p.wg.Wait()
+	p.clear()
+}
+
+func (p *objectProgress) draw() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "\r%s\x1b[K", p.line())
+	p.shown = true
+}
+
+// line is the text of the progress line.
+func (p *objectProgress) line() string {
+	secs := time.Since(p.began).Seconds()
+	s := fmt.Sprintf("s3: %d of %d log files listed so far, %.1f of %.1f MiB", p.done, p.listed,
+		float64(p.doneBytes)/(1<<20), float64(p.listedBytes)/(1<<20))
+	if secs > 0 {
+		s += fmt.Sprintf(", %.1f files/s", float64(p.done)/secs)
+	}
+	if p.failed > 0 {
+		s += fmt.Sprintf(", %d failed", p.failed)
+	}
+	return s
+}
+
+// clear removes the line, so that the next line written starts clean.
+func (p *objectProgress) clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shown {
+		fmt.Fprint(p.w, "\r\x1b[K")
+		p.shown = false
+	}
+}
