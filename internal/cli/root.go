@@ -78,6 +78,7 @@ webhooks. The same binary runs as an AWS Lambda function.`,
 		newRenderCmd(),
 		newValidateCmd(),
 		newRouteCmd(),
+		newReportCmd(),
 	)
 	return root
 }
