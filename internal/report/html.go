@@ -189,12 +189,15 @@ func (r *Result) view(d dict) *view {
 	v.MFA = r.mfaDonut(d)
 	v.Fails = r.failureChart(d)
 	v.Networks = r.networkChart(d)
+	// Text from events goes through terminal too: html/template escapes
+	// markup, and control characters are shown rather than passed on.
+	tx := terminal
 	for _, p := range r.Principals {
-		v.Prin = append(v.Prin, prinRow{p.Principal, d.term(p.Type), p.Account, p.ARN, p.SignIns, p.Success, p.Failure,
+		v.Prin = append(v.Prin, prinRow{tx(p.Principal), tx(d.term(p.Type)), tx(p.Account), tx(p.ARN), p.SignIns, p.Success, p.Failure,
 			p.MFA, p.NoMFA, p.Sources, r.when(p.First), r.when(p.Last), sortKey(p.First), sortKey(p.Last)})
 	}
 	for _, n := range r.Networks {
-		v.Nets = append(v.Nets, netRow{r.when(n.First), sortKey(n.First), n.Network, n.Country, n.ASOrg, n.FirstPrincipal, n.SignIns})
+		v.Nets = append(v.Nets, netRow{r.when(n.First), sortKey(n.First), tx(n.Network), tx(n.Country), tx(n.ASOrg), tx(n.FirstPrincipal), n.SignIns})
 	}
 	for i, s := range r.SignIns {
 		if i == maxTableRows {
@@ -205,9 +208,9 @@ func (r *Result) view(d dict) *view {
 		if s.MFA == Unknown {
 			mfa = d.get("mfa_unknown")
 		}
-		v.Rows = append(v.Rows, signRow{r.when(s.Time), sortKey(s.Time), d.term(s.Event), d.term(s.Result), s.Result,
-			s.Principal, d.term(s.PrincipalType), s.Account, s.SourceIP, s.Country, s.Network, s.UserAgent, mfa, s.MFA,
-			s.Error, s.Region, s.EventID})
+		v.Rows = append(v.Rows, signRow{r.when(s.Time), sortKey(s.Time), tx(d.term(s.Event)), d.term(s.Result), s.Result,
+			tx(s.Principal), tx(d.term(s.PrincipalType)), tx(s.Account), tx(s.SourceIP), tx(s.Country), tx(s.Network), tx(s.UserAgent), mfa, s.MFA,
+			tx(s.Error), tx(s.Region), tx(s.EventID)})
 	}
 	if r.Omitted > 0 {
 		v.Omitted = fmt.Sprintf(d.get("omitted"), r.Omitted)
@@ -392,15 +395,24 @@ func hbars(title string, rows []bar, d dict, legendOn bool) chart {
 func (r *Result) principalChart(d dict) chart {
 	const top = 15
 	var rows []bar
+	seen := map[string]int{}
+	for i, p := range r.Principals {
+		if i < top {
+			seen[p.Principal]++
+		}
+	}
 	for i, p := range r.Principals {
 		if i == top {
 			break
 		}
-		name := p.Principal
+		name := terminal(p.Principal)
 		if name == Other {
 			name = d.get("other")
+		} else if seen[p.Principal] > 1 {
+			// root of several accounts: say which
+			name += " (" + terminal(p.Account) + ")"
 		}
-		full := name + " (" + d.term(p.Type) + ", " + p.Account + ")"
+		full := name + " (" + terminal(d.term(p.Type)) + ", " + terminal(p.Account) + ")"
 		b := bar{Label: short(name, 30), Full: full, Total: p.SignIns, Title: full}
 		if p.Success > 0 {
 			b.Segs = append(b.Segs, seg{Fill: colSuccess, N: p.Success, Title: fmt.Sprintf("%s: %s %d", name, d.term(Success), p.Success)})
@@ -427,7 +439,7 @@ func (r *Result) failureChart(d dict) chart {
 		if i == top {
 			break
 		}
-		name := f.SourceIP
+		name := terminal(f.SourceIP)
 		switch {
 		case name == Other:
 			name = d.get("other")
@@ -436,7 +448,7 @@ func (r *Result) failureChart(d dict) chart {
 		}
 		label := name
 		if f.Country != "" {
-			label += " (" + f.Country + ")"
+			label += " (" + terminal(f.Country) + ")"
 		}
 		rows = append(rows, bar{Label: short(label, 30), Full: label, Total: f.Failures, Title: label,
 			Segs: []seg{{Fill: colFailure, N: f.Failures, Title: fmt.Sprintf("%s: %s %d", label, d.term(Failure), f.Failures)}}})
@@ -508,11 +520,11 @@ func (r *Result) networkChart(d dict) lineChart {
 	for i, n := range firsts {
 		x := xOf(n.First)
 		path += fmt.Sprintf(" L%.1f %.1f L%.1f %.1f", x, yOf(i), x, yOf(i+1))
-		label := n.Network
+		label := terminal(n.Network)
 		if n.Country != "" {
-			label += " (" + n.Country + ")"
+			label += " (" + terminal(n.Country) + ")"
 		}
-		c.Points = append(c.Points, point{X: x, Y: yOf(i + 1), Title: r.when(n.First) + " " + label + " " + n.FirstPrincipal})
+		c.Points = append(c.Points, point{X: x, Y: yOf(i + 1), Title: r.when(n.First) + " " + label + " " + terminal(n.FirstPrincipal)})
 	}
 	path += fmt.Sprintf(" L%.1f %.1f", xOf(t1), yOf(len(firsts)))
 	c.Path = path
