@@ -15,14 +15,17 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/cobra"
 
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/ingest"
 	"github.com/trailwatch/trailwatch/internal/ingest/archive"
+	"github.com/trailwatch/trailwatch/internal/ingest/lookup"
 )
 
 // inputFlags are the flags that choose what to read from an input: the
@@ -196,6 +199,8 @@ func (in *inputs) events(ctx context.Context, arg string) iter.Seq2[*event.Event
 		seq = in.reader.Stream(ctx, "-", in.stdin)
 	case archive.IsPrefix(arg):
 		seq = in.prefix(ctx, arg)
+	case lookup.IsURI(arg):
+		seq = in.history(ctx, arg)
 	default:
 		seq = in.reader.Paths(ctx, []string{arg})
 	}
@@ -230,6 +235,46 @@ func (in *inputs) prefix(ctx context.Context, uri string) iter.Seq2[*event.Event
 			if err != nil && in.prog != nil {
 				in.prog.clear()
 			}
+			if !yield(ev, err) {
+				return
+			}
+		}
+	}
+}
+
+// history reads CloudTrail's event history through LookupEvents. --region
+// narrows the regions of the argument.
+func (in *inputs) history(ctx context.Context, uri string) iter.Seq2[*event.Event, error] {
+	return func(yield func(*event.Event, error) bool) {
+		regions, all, err := lookup.ParseURI(uri)
+		if err == nil && len(in.sel.regions) > 0 {
+			regions = slices.DeleteFunc(regions, func(r string) bool { return !slices.Contains(in.sel.regions, r) })
+			if all {
+				regions, all = slices.Clone(in.sel.regions), false
+			}
+			if len(regions) == 0 {
+				err = fmt.Errorf("none of its regions is among --region %s", strings.Join(in.sel.regions, ","))
+			}
+		}
+		var cfg aws.Config
+		if err == nil {
+			cfg, err = in.s3.config(ctx)
+		}
+		var src *lookup.Source
+		if err == nil {
+			src, err = lookup.New(func(region string) lookup.Client {
+				return cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) {
+					o.Region = region
+					// The source paces and retries each call itself.
+					o.Retryer = retry.AddWithMaxAttempts(retry.NewStandard(), 1)
+				})
+			}, lookup.Options{Regions: regions, All: all, Since: in.sel.since, Until: in.sel.until, Concurrency: in.sel.concurrency})
+		}
+		if err != nil {
+			yield(nil, &ingest.InputError{Input: uri, Err: err})
+			return
+		}
+		for ev, err := range src.Events(ctx) {
 			if !yield(ev, err) {
 				return
 			}
@@ -282,7 +327,7 @@ func (c clearingWriter) Write(b []byte) (int, error) {
 }
 
 // lazyS3Client loads the AWS configuration on first use and keeps one S3
-// client per bucket region.
+// client per bucket region; the CloudTrail clients share its configuration.
 type lazyS3Client struct {
 	mu      sync.Mutex
 	cfg     *aws.Config
@@ -295,16 +340,8 @@ type lazyS3Client struct {
 func (l *lazyS3Client) forBucket(ctx context.Context, bucket string) (*s3.Client, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.cfg == nil {
-		cfg, err := awsconfig.LoadDefaultConfig(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("load AWS configuration: %w", err)
-		}
-		if cfg.Region == "" {
-			cfg.Region = "us-east-1"
-		}
-		l.cfg = &cfg
-		l.clients = map[string]*s3.Client{}
+	if err := l.load(ctx); err != nil {
+		return nil, err
 	}
 	def := l.client(l.cfg.Region)
 	region := bucketRegion(ctx, def, bucket)
@@ -312,6 +349,32 @@ func (l *lazyS3Client) forBucket(ctx context.Context, bucket string) (*s3.Client
 		return def, nil
 	}
 	return l.client(region), nil
+}
+
+// config returns the AWS configuration, loaded on first use.
+func (l *lazyS3Client) config(ctx context.Context) (aws.Config, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.load(ctx); err != nil {
+		return aws.Config{}, err
+	}
+	return *l.cfg, nil
+}
+
+func (l *lazyS3Client) load(ctx context.Context) error {
+	if l.cfg != nil {
+		return nil
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	l.cfg = &cfg
+	l.clients = map[string]*s3.Client{}
+	return nil
 }
 
 func (l *lazyS3Client) client(region string) *s3.Client {

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -226,5 +228,54 @@ func TestEventsS3PrefixOneObjectStillWorks(t *testing.T) {
 	out, errOut, code := runEvents(t, "", "s3://trail/"+other)
 	if code != 0 || strings.Count(out, "\n") < 2 {
 		t.Fatalf("exit %d, %q, %q", code, out, errOut)
+	}
+}
+
+// TestReportLoginsFromEventHistory runs the login report over
+// cloudtrail://us-east-1,eu-west-1 against an in-process CloudTrail that
+// speaks LookupEvents (AWS JSON 1.1), two pages per region.
+func TestReportLoginsFromEventHistory(t *testing.T) {
+	var mu sync.Mutex
+	calls := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Amz-Target") != "CloudTrail_20131101.LookupEvents" {
+			http.Error(w, "unexpected call", http.StatusBadRequest)
+			return
+		}
+		region := "us-east-1"
+		if strings.Contains(r.Header.Get("Authorization"), "/eu-west-1/") {
+			region = "eu-west-1"
+		}
+		mu.Lock()
+		calls[region]++
+		mu.Unlock()
+		var in struct{ NextToken string }
+		json.NewDecoder(r.Body).Decode(&in)
+		result := "Success"
+		next := `,"NextToken":"page2"`
+		if in.NextToken == "page2" {
+			result, next = "Failure", ""
+		}
+		ev := fmt.Sprintf(`{"eventVersion":"1.08","userIdentity":{"type":"Root","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333"},"eventTime":"2024-05-01T10:00:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":%q,"sourceIPAddress":"192.0.2.1","responseElements":{"ConsoleLogin":%q},"additionalEventData":{"MFAUsed":"No"},"eventID":"%s-%s","eventType":"AwsConsoleSignIn","recipientAccountId":"111122223333"}`, region, result, region, result)
+		b, _ := json.Marshal(ev)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		fmt.Fprintf(w, `{"Events":[{"EventId":"x","CloudTrailEvent":%s}]%s}`, b, next)
+	}))
+	defer srv.Close()
+	newS3Env(t)
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDTRAIL", srv.URL)
+	out, errOut, code := runCmd(t, newRootCmd(), "", "report", "logins", "--format", "csv", "--since", "2024-04-01", "cloudtrail://us-east-1,eu-west-1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if n := strings.Count(out, "\n"); n != 5 || strings.Count(out, ",Failure,") != 2 {
+		t.Errorf("CSV %q", out)
+	}
+	if calls["us-east-1"] != 2 || calls["eu-west-1"] != 2 {
+		t.Errorf("calls %v", calls)
+	}
+	_, errOut, code = runCmd(t, newRootCmd(), "", "events", "--region", "ap-northeast-1", "cloudtrail://us-east-1")
+	if code != 1 || !strings.Contains(errOut, "cloudtrail://us-east-1: none of its regions is among --region ap-northeast-1") {
+		t.Errorf("exit %d, %q", code, errOut)
 	}
 }
