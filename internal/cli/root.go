@@ -79,6 +79,7 @@ webhooks. The same binary runs as an AWS Lambda function.`,
 		newValidateCmd(),
 		newRouteCmd(),
 		newReportCmd(),
+		newReplayCmd(),
 	)
 	return root
 }
