@@ -3,11 +3,13 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +18,8 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/trailwatch/trailwatch/internal/ingest/archive"
 )
 
 func TestParseTime(t *testing.T) {
@@ -277,5 +281,47 @@ func TestReportLoginsFromEventHistory(t *testing.T) {
 	_, errOut, code = runCmd(t, newRootCmd(), "", "events", "--region", "ap-northeast-1", "cloudtrail://us-east-1")
 	if code != 1 || !strings.Contains(errOut, "cloudtrail://us-east-1: none of its regions is among --region ap-northeast-1") {
 		t.Errorf("exit %d, %q", code, errOut)
+	}
+}
+
+// TestCheckConfigLearnFromS3Prefix: --learn reads an S3 prefix through the
+// same narrowing, learns, alerts nothing, and still names the truncated
+// object and exits 1.
+func TestCheckConfigLearnFromS3Prefix(t *testing.T) {
+	e := newS3Env(t, "trail")
+	sampleTrail(t, e)
+	slack := &slackStandIn{}
+	srv := httptest.NewServer(slack)
+	defer srv.Close()
+	cfg := writeDeliveryConfig(t, srv.URL)
+	out, errs, code := runCmd(t, newCheckCmd(), "", "--config", cfg, "--learn", "--since", "2020-10-29", "--account", "493859302102", "s3://trail/AWSLogs/")
+	if code != 1 || out != "" || slack.count() != 0 {
+		t.Fatalf("learn: exit %d, %d posts, stdout %q\n%s", code, slack.count(), out, errs)
+	}
+	if !strings.Contains(errs, "1 of 2 log files were not read completely") || !regexp.MustCompile(`\n(1[2-9]|2\d) events, 0 alerts`).MatchString(errs) {
+		t.Errorf("stderr %s", errs)
+	}
+}
+
+// TestObjectProgress: the progress line counts what it is told, and is
+// drawn only on a terminal.
+func TestObjectProgress(t *testing.T) {
+	var b bytes.Buffer
+	p := newObjectProgress(&b)
+	p.began = time.Now().Add(-time.Second)
+	p.Listed(archive.Object{Size: 3 << 20})
+	p.Listed(archive.Object{Size: 1 << 20})
+	p.Done(archive.Object{Size: 3 << 20}, nil)
+	p.Done(archive.Object{Size: 1 << 20}, errors.New("truncated"))
+	if l := p.line(); !strings.HasPrefix(l, "s3: 2 of 2 log files listed so far, 4.0 of 4.0 MiB, ") || !strings.HasSuffix(l, ", 1 failed") {
+		t.Errorf("line %q", l)
+	}
+	p.draw()
+	p.clear()
+	if got := b.String(); !strings.HasPrefix(got, "\rs3: 2 of 2") || !strings.HasSuffix(got, "\r\x1b[K") {
+		t.Errorf("drawn %q", got)
+	}
+	if isTerminal(&b) {
+		t.Error("a buffer is not a terminal")
 	}
 }
