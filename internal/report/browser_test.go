@@ -31,7 +31,7 @@ type browserSeen struct {
 	}
 	Cards      map[string]int
 	Principals []struct {
-		Principal, Account                     string
+		Principal, Account                    string
 		Signins, Success, Failure, MFA, NoMFA int
 	}
 	Rows []struct {
