@@ -1,14 +1,14 @@
 // Opens a login report page in headless Chromium and prints what a person
 // would see as JSON: console errors, network requests, the charts, the
 // summary cards, the principal table, the sign-in rows, and whether sorting
-// works. Usage: node browser.js PAGE.html SCREENSHOT.png
+// works, one JSON line per page. One browser serves every page.
+// Usage: node browser.js PAGE.html SCREENSHOT.png [PAGE.html SCREENSHOT.png]...
 "use strict";
 const { chromium } = require("playwright-core");
 const { pathToFileURL } = require("url");
 
 async function main() {
-  const [pagePath, shotPath] = process.argv.slice(2);
-  const url = pathToFileURL(pagePath).href;
+  const args = process.argv.slice(2);
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
@@ -16,7 +16,18 @@ async function main() {
       "--disable-component-update", "--disable-sync"],
   });
   try {
-    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    for (let i = 0; i + 1 < args.length; i += 2) {
+      await check(browser, args[i], args[i + 1]);
+    }
+  } finally {
+    await browser.close();
+  }
+}
+
+async function check(browser, pagePath, shotPath) {
+  const url = pathToFileURL(pagePath).href;
+  const context = await browser.newContext({ viewport: { width: 1200, height: 1500 } });
+  try {
     const page = await context.newPage();
     const errors = [];
     const requests = [];
@@ -58,16 +69,14 @@ async function main() {
     seen.sortsUp = sorted(up, (a, b) => a <= b);
     seen.sortsDown = sorted(down, (a, b) => a >= b);
 
-    await page.screenshot({ path: shotPath, fullPage: true });
-    // The top of the page, as a person first sees it, for the docs.
-    await page.setViewportSize({ width: 1200, height: 1500 });
+    // The top of the page, as a person first sees it.
     await page.evaluate(() => window.scrollTo(0, 0));
-    await page.screenshot({ path: shotPath.replace(/\.png$/, "-top.png") });
+    await page.screenshot({ path: shotPath });
     seen.errors = errors;
     seen.requests = requests;
     process.stdout.write(JSON.stringify(seen) + "\n");
   } finally {
-    await browser.close();
+    await context.close();
   }
 }
 
