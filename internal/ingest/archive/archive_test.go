@@ -298,6 +298,19 @@ func TestFolderForms(t *testing.T) {
 	if len(c.errs) != 1 || !strings.Contains(c.errs[0].Error(), "not a CloudTrail folder") {
 		t.Errorf("another service's folder: %v", c.errs)
 	}
+	// A folder named outside the filters is not listed at all.
+	narrow, err := New(f.client, Options{Accounts: []string{acctA}, Regions: []string{"us-east-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, prefix := range []string{orgRoot + acctC + "/", orgRoot + acctA + "/CloudTrail/eu-west-1/"} {
+		f.reset()
+		c := run(t, narrow, "s3://"+bucket+"/"+prefix)
+		gets, lists := f.log()
+		if len(c.ids)+len(c.errs)+len(gets)+len(lists) != 0 {
+			t.Errorf("%s: %d events, errors %v, %d reads, listings %q", prefix, len(c.ids), c.errs, len(gets), lists)
+		}
+	}
 }
 
 // TestOrderSameWhateverConcurrency: the event sequence is the same with 1
@@ -458,12 +471,12 @@ func TestLocate(t *testing.T) {
 		"AWSLogs/":                           {level: levelAWSLogs},
 		"o-abcdef1234/AWSLogs/":              {level: levelAWSLogs},
 		"AWSLogs/o-abcdef1234/":              {level: levelOrg},
-		"AWSLogs/111111111111/":              {level: levelAccount},
-		"AWSLogs/o-abcdef1234/111111111111/": {level: levelAccount},
-		"AWSLogs/111111111111/CloudTrail/":   {level: levelService},
-		"AWSLogs/111111111111/CloudTrail-Digest/":                {level: levelOther},
-		"AWSLogs/111111111111/CloudTrail/us-east-1/":             {levelRegion, "AWSLogs/111111111111/CloudTrail/us-east-1/"},
-		"a/AWSLogs/o-abcdef1234/1/CloudTrail/eu-west-1/2024/05/": {levelRegion, "a/AWSLogs/o-abcdef1234/1/CloudTrail/eu-west-1/"},
+		"AWSLogs/111111111111/":              {level: levelAccount, account: "111111111111"},
+		"AWSLogs/o-abcdef1234/111111111111/": {level: levelAccount, account: "111111111111"},
+		"AWSLogs/111111111111/CloudTrail/":   {level: levelService, account: "111111111111"},
+		"AWSLogs/111111111111/CloudTrail-Digest/":                {level: levelOther, account: "111111111111"},
+		"AWSLogs/111111111111/CloudTrail/us-east-1/":             {levelRegion, "AWSLogs/111111111111/CloudTrail/us-east-1/", "111111111111", "us-east-1"},
+		"a/AWSLogs/o-abcdef1234/1/CloudTrail/eu-west-1/2024/05/": {levelRegion, "a/AWSLogs/o-abcdef1234/1/CloudTrail/eu-west-1/", "1", "eu-west-1"},
 	} {
 		if got := locate(f); got != want {
 			t.Errorf("locate(%q) = %+v, want %+v", f, got, want)

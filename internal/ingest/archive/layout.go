@@ -25,6 +25,9 @@ type place struct {
 	// region is the folder of the region (".../CloudTrail/us-east-1/") for
 	// levelRegion, so keys below it can be read as region + "YYYY/MM/DD/".
 	region string
+	// account and regionName are the folder's account id (from
+	// levelAccount down) and region name (levelRegion).
+	account, regionName string
 }
 
 // locate finds where folder (a key prefix ending in "/", or "") sits.
@@ -49,18 +52,18 @@ func locate(folder string) place {
 	case n == 0:
 		return place{level: levelAWSLogs}
 	case n == 1:
-		return place{level: levelAccount}
+		return place{level: levelAccount, account: segs[start]}
 	case !trailService(segs[start+1]):
-		return place{level: levelOther}
+		return place{level: levelOther, account: segs[start]}
 	case n == 2:
-		return place{level: levelService}
+		return place{level: levelService, account: segs[start]}
 	}
 	// The region folder: everything up to and including segs[start+2].
 	end := i + len("AWSLogs/")
 	for _, s := range segs[:start+3] {
 		end += len(s) + 1
 	}
-	return place{level: levelRegion, region: folder[:end]}
+	return place{level: levelRegion, region: folder[:end], account: segs[start], regionName: segs[start+2]}
 }
 
 // lastSegment returns the index of the last occurrence of seg that starts a

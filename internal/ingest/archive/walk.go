@@ -60,7 +60,12 @@ func (w *walker) folder(f string, depth int) bool {
 		w.halted = true
 		return false
 	}
-	switch p := locate(f); p.level {
+	p := locate(f)
+	if p.account != "" && w.s.accounts != nil && !w.s.accounts[p.account] ||
+		p.regionName != "" && w.s.regions != nil && !w.s.regions[p.regionName] {
+		return true // a folder named outside the filters holds nothing in range
+	}
+	switch p.level {
 	case levelAbove:
 		return w.above(f, depth)
 	case levelAWSLogs, levelOrg:
