@@ -25,5 +25,6 @@
 // gzip stream, a stalled download) is reported by name and the rest are
 // still read; when the listing ends, one more error names the prefix and
 // how many objects were not read completely, so a caller can exit non-zero
-// and the user can rerun just those objects.
+// and the user can rerun just those objects. A prefix with no log file in
+// range yields one *ingest.SkipError saying so, rather than nothing.
 package archive

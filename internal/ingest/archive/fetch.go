@@ -78,7 +78,9 @@ func (s *Source) events(ctx context.Context, bucket, prefix string, yield func(*
 	h := &handoff{pool: &s.bufs}
 	r := ingest.New(ingest.Options{Fetcher: h, Logger: s.log})
 	var t tally
+	listed := false // the walk said something: an object or an error
 	for it := range queue {
+		listed = true
 		if it.err != nil {
 			var le *listError
 			if errors.As(it.err, &le) {
@@ -122,6 +124,12 @@ func (s *Source) events(ctx context.Context, bucket, prefix string, yield func(*
 	}
 	if err := t.err(); err != nil {
 		yield(nil, &ingest.InputError{Input: "s3://" + bucket + "/" + prefix, Err: err})
+		return
+	}
+	if !listed && ctx.Err() == nil {
+		// Say so rather than print nothing: a mistyped prefix or a range
+		// with no delivery look the same otherwise.
+		yield(nil, &ingest.SkipError{Input: "s3://" + bucket + "/" + prefix, Index: -1, Reason: "no CloudTrail log file in range under this prefix"})
 	}
 }
 
