@@ -174,6 +174,21 @@ func TestNarrowedListingReadsExactlyTheObjectsInRange(t *testing.T) {
 					}
 				}
 			}
+			// Region folders are listed from the first day in range, so
+			// earlier days are never even listed.
+			regionLists := 0
+			for _, l := range lists {
+				prefix, _, _ := strings.Cut(l, "|")
+				if strings.HasSuffix(prefix, "-1/") {
+					regionLists++
+					if !strings.HasSuffix(l, "||"+prefix+"2024/05/02") {
+						t.Errorf("region listing %q does not start after the day before --since", l)
+					}
+				}
+			}
+			if regionLists != 4 {
+				t.Errorf("%d region listings, want 4 (2 accounts, 2 regions)", regionLists)
+			}
 			// The org folder is not listed at all: named accounts are
 			// visited directly.
 			if slices.ContainsFunc(lists, func(l string) bool { return strings.HasPrefix(l, orgRoot+"|") }) {
