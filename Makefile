@@ -6,9 +6,12 @@ PKGS     ?= ./...
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -buildid= -X github.com/trailwatch/trailwatch/internal/cli.Version=$(VERSION)
 
-.PHONY: test check-format vet unit ruletests lint-deploy lambda-zip clean
+.PHONY: test check-format vet unit memtest browser ruletests lint-deploy lambda-zip clean
 
-test: check-format vet unit ruletests lint-deploy
+test: check-format vet unit memtest ruletests lint-deploy
+
+# Screenshots and other files tests keep for a person to look at.
+export TRAILWATCH_ARTIFACTS ?= $(CURDIR)/dist/test-artifacts
 
 check-format:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))"; \
@@ -20,8 +23,23 @@ vet:
 # TRAILWATCH_HOSTILE=1 runs the hostile-input tests of docs/security.md
 # (a few seconds against the binary e2e builds anyway); a plain `go test`
 # skips them.
-unit:
+unit: node_modules/.package-lock.json browser
 	TRAILWATCH_HOSTILE=1 $(GO) test -race -timeout 15m $(PKGS)
+
+# Peak-memory tests, skipped by default because they take a few seconds
+# each; run without the race detector, which would distort the heap.
+memtest:
+	TRAILWATCH_MEMTEST=1 $(GO) test -count=1 -run 'TestPeakHeap' ./internal/ingest/...
+
+# The HTML report's browser test drives Debian's Chromium (with a Japanese
+# font for the ja page). Installed when missing and this runs as root or
+# with sudo; elsewhere the test skips and says why.
+browser:
+	@if dpkg -s chromium fonts-ipafont-gothic >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	else echo "chromium is not installed and installing it needs root: the browser test will skip"; exit 0; fi; \
+	echo "installing chromium for the browser test"; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null
 
 # The built-in packs' own rule tests, run by the binary as a user would, and
 # SigmaHQ's CloudTrail rules, loaded unchanged, with their tests.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"os"
 	"strconv"
 	"time"
@@ -25,6 +24,7 @@ import (
 func newCheckCmd() *cobra.Command {
 	var (
 		flags  ruleFlags
+		inputs inputFlags
 		format string
 		tz     string
 		failOn string
@@ -35,12 +35,16 @@ func newCheckCmd() *cobra.Command {
 		wide   bool
 	)
 	cmd := &cobra.Command{
-		Use:   "check [PATH|-]...",
+		Use:   "check [PATH|-|s3://BUCKET/PREFIX|cloudtrail://REGION]...",
 		Short: "Run the rules over CloudTrail events and print the alerts",
 		Long: `Read CloudTrail events from files, folders (recursively), standard input ("-",
-the default) or s3://bucket/key, in any shape trailwatch understands (log
-files, gzip or not, JSON Lines, EventBridge, SNS, SQS and CloudWatch Logs
-payloads), run the rules over them and print one line per alert.
+the default), one S3 object (s3://bucket/key.json.gz), the CloudTrail log
+files under an S3 prefix (s3://bucket/prefix/) or CloudTrail's event history
+(cloudtrail://us-east-1, cloudtrail://all), in any shape trailwatch
+understands (log files, gzip or not, JSON Lines, EventBridge, SNS, SQS and
+CloudWatch Logs payloads), run the rules over them and print one line per
+alert. --since, --until, --account and --region narrow every input, and what
+an S3 prefix lists (see docs/report.md).
 
 The built-in packs run by default; --packs chooses some of them ("none" for
 none) and --rules adds rule files or folders.
@@ -68,7 +72,8 @@ alert at or above that severity fired, else 0.`,
   trailwatch check --packs signin,root --rules my-rules/ --format json log.json.gz
   aws s3 cp s3://trail-bucket/AWSLogs/.../file.json.gz - | trailwatch check --fail-on high
   trailwatch check --config trailwatch.yaml --dry-run testdata/sample
-  trailwatch check --config trailwatch.yaml --learn last-month/`,
+  trailwatch check --config trailwatch.yaml --learn last-month/
+  trailwatch check s3://org-trail/AWSLogs/ --since 30d --account 111122223333 --region us-east-1`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format); err != nil {
 				return err
@@ -107,16 +112,18 @@ alert at or above that severity fired, else 0.`,
 			if len(args) == 0 {
 				args = []string{"-"}
 			}
+			in, err := inputs.open(cmd)
+			if err != nil {
+				return err
+			}
 			stdout := cmd.OutOrStdout()
 			prog := newProgress(cmd.ErrOrStderr(), true)
+			in.prog = prog
 			c := &checker{
-				set: set,
-				// S3 objects named by arguments or by saved notifications
-				// are fetched with AWS configuration loaded on first use.
-				reader: ingest.New(ingest.Options{Fetcher: &lazyS3Fetcher{}}),
-				stdin:  cmd.InOrStdin(),
-				errw:   prog.writer(cmd.ErrOrStderr()),
-				prog:   prog,
+				set:  set,
+				in:   in,
+				errw: prog.writer(cmd.ErrOrStderr()),
+				prog: prog,
 			}
 			view := outputOf(stdout, os.Getenv)
 			if view.terminal {
@@ -170,6 +177,7 @@ alert at or above that severity fired, else 0.`,
 		},
 	}
 	flags.register(cmd)
+	inputs.register(cmd)
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json (one object per alert per line; with --dry-run, the exact payloads)")
 	cmd.Flags().StringVar(&tz, "timezone", "UTC", `time zone for event times, such as "Asia/Tokyo" or "Local" (default UTC, or the configuration's with --config)`)
 	cmd.Flags().BoolVar(&wide, "wide", false, "print every column of the table in full, whatever the terminal's width")
@@ -183,12 +191,11 @@ alert at or above that severity fired, else 0.`,
 
 // checker runs a rule set over inputs.
 type checker struct {
-	set    *rule.Set
-	reader *ingest.Reader
-	stdin  io.Reader
-	errw   io.Writer
-	out    *alertWriter // nil counts alerts without printing them
-	prog   *progress    // nil when standard error is not a terminal
+	set  *rule.Set
+	in   *inputs
+	errw io.Writer
+	out  *alertWriter // nil counts alerts without printing them
+	prog *progress    // nil when standard error is not a terminal
 }
 
 // checkStats counts what a check run saw.
@@ -206,13 +213,7 @@ const tickEvery = 64
 func (c *checker) run(ctx context.Context, args []string) (checkStats, error) {
 	var st checkStats
 	for _, arg := range args {
-		var events iter.Seq2[*event.Event, error]
-		if arg == "-" {
-			events = c.reader.Stream(ctx, "-", c.stdin)
-		} else {
-			events = c.reader.Paths(ctx, []string{arg})
-		}
-		for ev, err := range events {
+		for ev, err := range c.in.events(ctx, arg) {
 			if err != nil {
 				c.report(&st, err)
 				continue

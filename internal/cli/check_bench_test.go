@@ -85,7 +85,7 @@ func BenchmarkCheckEndToEnd(b *testing.B) {
 			var st checkStats
 			out := &countingWriter{w: devNull}
 			for b.Loop() {
-				c := &checker{set: tc.set, reader: ingest.New(ingest.Options{}), errw: io.Discard}
+				c := &checker{set: tc.set, in: &inputs{reader: ingest.New(ingest.Options{})}, errw: io.Discard}
 				switch tc.format {
 				case "":
 				case "before":
@@ -133,7 +133,7 @@ func runTabwriterTable(ctx context.Context, c *checker, w io.Writer, name string
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tSEVERITY\tRULE\tEVENT\tPRINCIPAL\tSOURCE IP\tACCOUNT\tREGION\tSUMMARY")
 	pending := 0
-	for ev, err := range c.reader.Paths(ctx, []string{name}) {
+	for ev, err := range c.in.reader.Paths(ctx, []string{name}) {
 		if err != nil {
 			st.errors++
 			continue

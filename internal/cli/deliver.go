@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"log/slog"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -68,13 +67,7 @@ func (r *pipelineRun) run(ctx context.Context, args []string) (checkStats, error
 		return st, errors.New("--learn: the configuration runs no detectors")
 	}
 	for _, arg := range args {
-		var events iter.Seq2[*event.Event, error]
-		if arg == "-" {
-			events = r.reader.Stream(ctx, "-", r.stdin)
-		} else {
-			events = r.reader.Paths(ctx, []string{arg})
-		}
-		for ev, err := range events {
+		for ev, err := range r.in.events(ctx, arg) {
 			if err != nil {
 				r.report(&st, err)
 				continue

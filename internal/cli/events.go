@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"os"
 	"sync"
 	"time"
@@ -24,17 +23,21 @@ func newEventsCmd() *cobra.Command {
 		format, tz string
 		wide       bool
 		maxRecords int
+		inputs     inputFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "events [PATH|-]...",
+		Use:   "events [PATH|-|s3://BUCKET/PREFIX|cloudtrail://REGION]...",
 		Short: "Print the CloudTrail events in files, folders, S3 objects or standard input",
 		Long: `events reads CloudTrail events from every kind of input trailwatch understands
 and prints one line per event: log files ({"Records":[...]}, gzip or not),
 single events, JSON Lines, EventBridge, SNS, SQS and CloudWatch Logs payloads,
 and S3 event notifications (whose objects are fetched). A folder is read
 recursively (.json, .json.gz, .jsonl, .ndjson and .gz files); "-" or no
-argument reads standard input; s3://bucket/key reads one object with the
-default AWS credentials.
+argument reads standard input; s3://bucket/key.json.gz reads one object and
+s3://bucket/prefix/ the CloudTrail log files under a prefix, with the default
+AWS credentials; cloudtrail://us-east-1 (or cloudtrail://all) reads
+CloudTrail's event history. --since, --until, --account and --region narrow
+every input.
 
 The table fits the terminal (long principals are shortened in the middle;
 region, account and source address are left out when it is too narrow);
@@ -60,7 +63,13 @@ was not read to its end (over --max-records, or over 1 GiB decompressed).`,
 			if len(args) == 0 {
 				args = []string{"-"}
 			}
+			in, err := inputs.open(cmd)
+			if err != nil {
+				return err
+			}
+			in.reader = ingest.New(ingest.Options{Fetcher: &lazyS3Fetcher{}, Limits: ingest.Limits{MaxRecords: recordLimit(maxRecords)}})
 			prog := newProgress(cmd.ErrOrStderr(), false)
+			in.prog = prog
 			stdout := cmd.OutOrStdout()
 			view := outputOf(stdout, os.Getenv)
 			if view.terminal {
@@ -68,8 +77,7 @@ was not read to its end (over --max-records, or over 1 GiB decompressed).`,
 				stdout = prog.writer(stdout)
 			}
 			l := &eventLister{
-				reader: ingest.New(ingest.Options{Fetcher: &lazyS3Fetcher{}, Limits: ingest.Limits{MaxRecords: recordLimit(maxRecords)}}),
-				stdin:  cmd.InOrStdin(),
+				in:     in,
 				errw:   prog.writer(cmd.ErrOrStderr()),
 				out:    newEventWriter(stdout, format, loc, view, wide),
 				inputs: map[string]bool{},
@@ -90,6 +98,7 @@ was not read to its end (over --max-records, or over 1 GiB decompressed).`,
 	}
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table, or json (one object per event per line)")
 	cmd.Flags().StringVar(&tz, "timezone", "UTC", `IANA time zone for event times, such as "Asia/Tokyo"`)
+	inputs.register(cmd)
 	cmd.Flags().IntVar(&maxRecords, "max-records", ingest.DefaultMaxRecords, "most records read from one input (file, S3 object, message); 0 reads them all")
 	cmd.Flags().BoolVar(&wide, "wide", false, "print every column of the table in full, whatever the terminal's width")
 	return cmd
@@ -106,10 +115,9 @@ func recordLimit(n int) int {
 
 // eventLister prints the events of its inputs and counts what it saw.
 type eventLister struct {
-	reader *ingest.Reader
-	stdin  io.Reader
-	errw   io.Writer
-	out    *eventWriter
+	in   *inputs
+	errw io.Writer
+	out  *eventWriter
 
 	events, skipped, errors, inputErrors int
 	inputs                               map[string]bool
@@ -119,13 +127,7 @@ type eventLister struct {
 func (l *eventLister) run(cmd *cobra.Command, args []string) error {
 	ctx := cmd.Context()
 	for _, arg := range args {
-		var seq iter.Seq2[*event.Event, error]
-		if arg == "-" {
-			seq = l.reader.Stream(ctx, "-", l.stdin)
-		} else {
-			seq = l.reader.Paths(ctx, []string{arg})
-		}
-		for ev, err := range seq {
+		for ev, err := range l.in.events(ctx, arg) {
 			if err != nil {
 				l.report(err)
 				continue

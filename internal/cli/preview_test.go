@@ -53,7 +53,7 @@ func TestDryRunRootToSlackJa(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	r := &pipelineRun{checker: &checker{reader: ingest.New(ingest.Options{}), errw: io.Discard}, p: p}
+	r := &pipelineRun{checker: &checker{in: &inputs{reader: ingest.New(ingest.Options{})}, errw: io.Discard}, p: p}
 	if _, err := r.run(context.Background(), []string{sampleScenario}); err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestExamplesOneMessagePerEvent(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer p.Close()
-			r := &pipelineRun{checker: &checker{reader: ingest.New(ingest.Options{}), errw: io.Discard}, p: p}
+			r := &pipelineRun{checker: &checker{in: &inputs{reader: ingest.New(ingest.Options{})}, errw: io.Discard}, p: p}
 			if _, err := r.run(context.Background(), []string{sampleScenario}); err != nil {
 				t.Fatal(err)
 			}

@@ -3,7 +3,10 @@ package cli
 import (
 	"io"
 	"strconv"
+	"sync"
 	"time"
+
+	"github.com/trailwatch/trailwatch/internal/ingest/archive"
 )
 
 // Progress timing: nothing is shown for a run shorter than progressDelay,
@@ -14,7 +17,8 @@ const (
 )
 
 // progress shows how a long read is going on one line of standard error
-// when that is a terminal: inputs, events, alerts and the rate. It is
+// when that is a terminal: inputs, events, alerts and the rate, and the log
+// files of an S3 prefix as they are listed and read. It is
 // redrawn in place at most four times a second and erased before anything
 // else is written to the terminal and at the end. A nil *progress shows
 // nothing; every method may be called on it.
@@ -29,6 +33,38 @@ type progress struct {
 	events, found int
 	last          string // the input of the last event
 	line          []byte
+
+	// The log files of S3 prefixes, counted by the download goroutines.
+	objMu                  sync.Mutex
+	listed, done, failed   int
+	listedBytes, doneBytes int64
+}
+
+// Listed counts a log file of an S3 prefix found in range
+// (archive.Progress).
+func (p *progress) Listed(o archive.Object) {
+	if p == nil {
+		return
+	}
+	p.objMu.Lock()
+	defer p.objMu.Unlock()
+	p.listed++
+	p.listedBytes += o.Size
+}
+
+// Done counts a log file of an S3 prefix read to its end, or not
+// completely when err says why (archive.Progress).
+func (p *progress) Done(o archive.Object, err error) {
+	if p == nil {
+		return
+	}
+	p.objMu.Lock()
+	defer p.objMu.Unlock()
+	p.done++
+	p.doneBytes += o.Size
+	if err != nil {
+		p.failed++
+	}
 }
 
 // newProgress returns a progress line on errw when errw is a terminal,
@@ -91,6 +127,24 @@ func (p *progress) tick() {
 		p.line = appendCount(p.line, int(float64(p.events)/s))
 		p.line = append(p.line, " events/s"...)
 	}
+	p.objMu.Lock()
+	if p.listed > 0 {
+		p.line = append(p.line, ", S3 log files "...)
+		p.line = appendCount(p.line, p.done)
+		p.line = append(p.line, " of "...)
+		p.line = appendCount(p.line, p.listed)
+		p.line = append(p.line, " listed ("...)
+		p.line = strconv.AppendFloat(p.line, float64(p.doneBytes)/(1<<20), 'f', 1, 64)
+		p.line = append(p.line, " of "...)
+		p.line = strconv.AppendFloat(p.line, float64(p.listedBytes)/(1<<20), 'f', 1, 64)
+		p.line = append(p.line, " MiB)"...)
+		if p.failed > 0 {
+			p.line = append(p.line, ", "...)
+			p.line = appendCount(p.line, p.failed)
+			p.line = append(p.line, " failed"...)
+		}
+	}
+	p.objMu.Unlock()
 	p.line = append(p.line, "\x1b[K"...) // erase what a longer line left
 	p.w.Write(p.line)
 	p.shown = true

@@ -211,3 +211,17 @@ func shorten(s string, max int) string {
 	}
 	return s[:head] + " … " + s[start:]
 }
+
+// CheckRecord applies the per-record limits (bytes, values, depth) to one
+// record that reached trailwatch other than through a Reader, such as an
+// event from CloudTrail's LookupEvents API, before it is parsed.
+func (l Limits) CheckRecord(raw []byte) error {
+	l = l.withDefaults()
+	if len(raw) > l.MaxRecordBytes {
+		return &LimitError{Limit: LimitRecordBytes, Max: int64(l.MaxRecordBytes)}
+	}
+	if (len(raw)+1)/2 > l.MaxValues {
+		return checkShape(raw, l.MaxValues)
+	}
+	return nil
+}
