@@ -103,6 +103,19 @@ type Alert struct {
 	// Summaries holds the summary rendered in other locales, keyed by
 	// locale ("ja"), for rules that carry a summary in that locale.
 	Summaries map[string]string
+	// Annotations holds the annotation in other locales, keyed by locale,
+	// where trailwatch wrote it (a detector's or threshold's count).
+	Annotations map[string]string
+}
+
+// AnnotationIn returns the alert's annotation in locale, or the annotation
+// as written when there is none in that locale (a jq result is data, the
+// same in every locale).
+func (a *Alert) AnnotationIn(locale string) string {
+	if s, ok := a.Annotations[locale]; ok && s != "" {
+		return s
+	}
+	return a.Annotation
 }
 
 // SummaryIn returns the alert's summary in locale, or the English summary
