@@ -22,7 +22,7 @@ unit:
 
 # The built-in packs' own rule tests, run by the binary as a user would.
 ruletests:
-	$(GO) run ./cmd/trailwatch test
+	$(GO) run ./cmd/trailwatch test --packs all
 
 # CloudFormation templates, checked with cfn-lint (pinned in package.json).
 node_modules/.package-lock.json: package.json package-lock.json
