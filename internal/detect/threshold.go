@@ -256,9 +256,39 @@ func (t *Thresholds) observe(ctx context.Context, id string, spec *ThresholdSpec
 		}
 		return errors.Join(errs...)
 	}
-	stamp := []byte(strconv.FormatInt(at.UnixNano(), 10))
+	// A marker holds when its unit was counted and by which event, so that
+	// a repeated value costs one read, and only a retry of the event that
+	// counted it looks further.
+	stamp := []byte(strconv.FormatInt(at.UnixNano(), 10) + "|" + hash(evKey))
+	retry := false
 	for _, u := range units {
 		mkey := key + "/u/" + hash(u)
+		if len(spec.Distinct) > 0 {
+			old, ok, err := t.store.Get(ctx, mkey)
+			if err != nil {
+				return nil, undo(err)
+			}
+			if ok {
+				counted, by := parseMarker(old)
+				if by == hash(evKey) {
+					retry = true
+					continue
+				}
+				if at.Before(counted) || at.Sub(counted) < w {
+					continue // counted in this window already, or later
+				}
+				// Counted a window ago or more: it counts again.
+				swapped, err := t.store.CompareAndSwap(ctx, mkey, old, stamp, ttl)
+				if err != nil {
+					return nil, undo(err)
+				}
+				if swapped {
+					added++
+					renewed = append(renewed, moved{mkey, old, stamp})
+				}
+				continue
+			}
+		}
 		stored, err := t.store.PutIfAbsent(ctx, mkey, stamp, ttl)
 		if err != nil {
 			return nil, undo(err)
@@ -268,28 +298,19 @@ func (t *Thresholds) observe(ctx context.Context, id string, spec *ThresholdSpec
 			claimed = append(claimed, mkey)
 			continue
 		}
-		if len(spec.Distinct) == 0 {
-			continue // this event, counted before
-		}
-		// A value counted before counts again once a window has passed.
-		old, ok, err := t.store.Get(ctx, mkey)
-		if err != nil {
+		// Counted before: by this very event (delivered twice, retried), or
+		// for a distinct value, by another at the same moment.
+		if old, ok, err := t.store.Get(ctx, mkey); err != nil {
 			return nil, undo(err)
-		}
-		if ns, perr := strconv.ParseInt(string(old), 10, 64); ok && perr == nil && at.Sub(time.Unix(0, ns)) < w {
-			continue
-		}
-		swapped, err := t.store.CompareAndSwap(ctx, mkey, old, stamp, ttl)
-		if err != nil {
-			return nil, undo(err)
-		}
-		if swapped {
-			added++
-			renewed = append(renewed, moved{mkey, old, stamp})
+		} else if _, by := parseMarker(old); ok && by == hash(evKey) {
+			retry = true
 		}
 	}
 	if added == 0 {
-		// Seen before: raise again only for a retry of the alerting event.
+		if !retry {
+			return nil, nil
+		}
+		// A retry: raise again only if this event raised the alert.
 		cur, ok, err := t.store.Get(ctx, key)
 		if err != nil || !ok {
 			return nil, err
@@ -405,6 +426,17 @@ func thresholdTime(ev *event.Event, now time.Time) time.Time {
 		return now
 	}
 	return t
+}
+
+// parseMarker reads a unit marker: when it was counted and a digest of the
+// event that counted it. A marker that does not parse counts as long ago.
+func parseMarker(b []byte) (time.Time, string) {
+	ts, by, _ := strings.Cut(string(b), "|")
+	ns, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return time.Time{}, by
+	}
+	return time.Unix(0, ns), by
 }
 
 // ttlFor is the TTL that makes an item expire at until, on the store's

@@ -216,6 +216,44 @@ func TestThresholdDistinct(t *testing.T) {
 	}
 }
 
+// writeCounter counts a store's writes.
+type writeCounter struct {
+	state.Store
+	writes, reads int
+}
+
+func (w *writeCounter) Get(ctx context.Context, k string) ([]byte, bool, error) {
+	w.reads++
+	return w.Store.Get(ctx, k)
+}
+
+func (w *writeCounter) PutIfAbsent(ctx context.Context, k string, v []byte, ttl time.Duration) (bool, error) {
+	w.writes++
+	return w.Store.PutIfAbsent(ctx, k, v, ttl)
+}
+
+func (w *writeCounter) CompareAndSwap(ctx context.Context, k string, o, n []byte, ttl time.Duration) (bool, error) {
+	w.writes++
+	return w.Store.CompareAndSwap(ctx, k, o, n, ttl)
+}
+
+// TestThresholdRepeatedValuesAreCheap: an application reading its one secret
+// over and over costs one read per call, no write, so a busy rule with
+// distinct stays cheap on DynamoDB.
+func TestThresholdRepeatedValuesAreCheap(t *testing.T) {
+	spec := &ThresholdSpec{Count: 10, Window: 10 * time.Minute, By: []string{"principal"}, Distinct: []string{"requestParameters.secretId"}}
+	wc := &writeCounter{Store: state.NewMemory(nil)}
+	th := NewThresholds(wc, func() time.Time { return t0() })
+	observeThreshold(t, th, spec, secretRead(t, "app", "prod/db", t0()))
+	wc.writes, wc.reads = 0, 0
+	for i := range 100 {
+		observeThreshold(t, th, spec, secretRead(t, "app", "prod/db", t0().Add(time.Duration(i)*time.Second)))
+	}
+	if wc.writes != 0 || wc.reads != 100 {
+		t.Fatalf("100 repeats cost %d writes and %d reads; want none and 100", wc.writes, wc.reads)
+	}
+}
+
 // TestThresholdConcurrentObserversAlertOnce: many processes counting one
 // key at once raise one alert.
 func TestThresholdConcurrentObserversAlertOnce(t *testing.T) {

@@ -98,6 +98,16 @@ func (s *Set) WithStore(store state.Store, now func() time.Time) *Set {
 	return &c
 }
 
+// WithoutThresholds returns a Set with the same rules that alerts on every
+// match, thresholds or not: for previews of one event (`route test`,
+// `render`), which should show where a thresholded rule's alert would go
+// and how it would read rather than nothing.
+func (s *Set) WithoutThresholds() *Set {
+	c := *s
+	c.counter = nil
+	return &c
+}
+
 // hasThresholds reports whether any rule has a threshold.
 func hasThresholds(rules []*Rule) bool {
 	for _, r := range rules {

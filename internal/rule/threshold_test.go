@@ -93,6 +93,12 @@ func TestThresholdRuleThroughSet(t *testing.T) {
 		// A fresh count: WithStore does not share the in-memory one.
 		run(t, set.WithStore(st, func() time.Time { return time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC) }))
 	})
+	t.Run("without thresholds", func(t *testing.T) {
+		alerts, err := set.WithoutThresholds().Alerts(context.Background(), secretEvent(9, "x"))
+		if err != nil || len(alerts) != 1 || alerts[0].Annotation != "" {
+			t.Fatalf("a preview set = %v, %v; want the match as an alert", alerts, err)
+		}
+	})
 	t.Run("each", func(t *testing.T) {
 		s, _ := NewSet(rs...)
 		var n int
