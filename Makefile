@@ -44,7 +44,7 @@ browser:
 # The built-in packs' own rule tests, run by the binary as a user would, and
 # SigmaHQ's CloudTrail rules, loaded unchanged, with their tests.
 ruletests:
-	$(GO) run ./cmd/trailwatch test
+	$(GO) run ./cmd/trailwatch test --packs all
 	$(GO) run ./cmd/trailwatch test internal/rule/testdata/sigma/tests
 
 # CloudFormation templates, checked with cfn-lint (pinned in package.json).

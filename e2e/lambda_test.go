@@ -235,7 +235,9 @@ func TestSQSPoisonMessageFailsAlone(t *testing.T) {
 	if ids := batchFailures(t, inv); !slices.Equal(ids, []string{"msg-poison"}) {
 		t.Fatalf("batch item failures %q; want only msg-poison", ids)
 	}
-	wantRules(t, f.slack, rulesFlowLogs, rulesConsoleLogin)
+	// The flow-log file also holds the attack's failed attempt to stop a
+	// trail.
+	wantRules(t, f.slack, rulesFlowLogs, rulesConsoleLogin, []string{"cloudtrail-tampering-failed"})
 }
 
 func TestEventBridgeAndCloudWatchLogs(t *testing.T) {

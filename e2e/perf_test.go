@@ -20,9 +20,10 @@ func TestColdStartAndPeakMemory(t *testing.T) {
 	fn := f.start(t)
 	inv := f.rt.invoke(t, fn, s3Notification(t, logKey(fileLargest)), time.Minute)
 	wantSucceeded(t, inv)
-	// 27 SecureString parameter reads by the attack tooling, and a burst of
-	// AccessDenied answers to its discovery calls: one message each.
-	wantRules(t, f.slack, []string{"access-denied-burst", "ssm-parameter-decrypted"})
+	// SecureString parameters and secrets read in bulk by the attack
+	// tooling, and a burst of AccessDenied answers to its discovery calls:
+	// one message each.
+	wantRules(t, f.slack, []string{"access-denied-burst", "secrets-read-in-bulk", "ssm-parameter-decrypted"})
 
 	t.Logf("DynamoDB requests: %v", f.ddb.ops())
 	peak := fn.peakRSS(t)
@@ -54,7 +55,7 @@ func TestLargeLogFileIn128MB(t *testing.T) {
 	wantSucceeded(t, inv)
 	// The copies repeat event ids: each alert is sent once, however many
 	// times its event appears.
-	wantRules(t, f.slack, rulesTrailDeleted, rulesFlowLogs, []string{"access-denied-burst"})
+	wantRules(t, f.slack, rulesTrailDeleted, rulesFlowLogs, []string{"access-denied-burst", "cloudtrail-tampering-failed"})
 
 	m := fn.metrics(t, 1)
 	if len(m) != 1 || m[0]["Events"] != float64(events) || m[0]["Alerts"].(float64) < float64(2*copies) {

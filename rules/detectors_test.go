@@ -32,7 +32,7 @@ func TestSignInPackDetectors(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("rules/signin.yaml detectors differ from internal/detect/testdata/signin-detectors.yaml:\n got %+v\nwant %+v", got, want)
 	}
-	if len(got.Detectors) < 9 {
+	if len(got.Detectors) < 8 {
 		t.Fatalf("%d detectors in the sign-in pack", len(got.Detectors))
 	}
 }

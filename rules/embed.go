@@ -1,8 +1,9 @@
 // Package rules holds trailwatch's built-in rule packs and the events their
 // tests run on.
 //
-// Each rules/<pack>.yaml file is one pack (signin, root, cis, iam, logging,
-// data, compute, secrets, storage, network, account, threats);
+// Each rules/<pack>.yaml file is one pack (signin, root, iam, logging, data,
+// compute, secrets, storage, network, account, threats, and the opt-in cis
+// and signin-stream, whose files say pack: {default: false});
 // testdata/<pack>/ holds the real CloudTrail events
 // that the packs' tests name by file. Both are embedded in the binary, so
 // `trailwatch test` and the rule loader read the packs without touching the
@@ -19,6 +20,6 @@ import "embed"
 // them. Data only this package's Go tests read (testdata/panther) stays out
 // of the binary.
 //
-//go:embed *.yaml testdata/README.md testdata/cis testdata/compute testdata/data testdata/iam testdata/logging testdata/root testdata/secrets testdata/signin
+//go:embed *.yaml testdata/README.md testdata/cis testdata/compute testdata/data testdata/iam testdata/logging testdata/root testdata/secrets testdata/signin testdata/signin-stream
 //go:embed testdata/storage testdata/network testdata/account testdata/threats
 var FS embed.FS

@@ -33,12 +33,6 @@ type disagreement struct {
 // Panther rule in its refs decides differently, and why. The test fails when
 // a listed case agrees again, so the table cannot go stale.
 var knownDisagreements = map[disagreement]string{
-	{"root-activity", "Root Activity - CreateServiceLinkedRole"}: "root-activity is the CIS root-usage filter " +
-		"unchanged, which counts every direct root call; Panther leaves out CreateServiceLinkedRole",
-	{"root-activity", "Root Read-Only Enumeration"}: "root-activity is the CIS root-usage filter " +
-		"unchanged, which counts read-only root calls too; Panther leaves out read-only enumeration",
-	{"root-activity", "Root User Failed Activity"}: "root-activity is the CIS root-usage filter " +
-		"unchanged, which counts a failed root sign-in (ExternalIdPDirectoryLogin) as root usage; Panther leaves it out",
 	{"login-profile-changed", "ChangeOwnPassword"}: "Panther's rule also requires the target user to differ " +
 		"from the caller, a comparison of two fields that a stateless pattern cannot express",
 }

@@ -316,7 +316,9 @@ func renderAlerts(cmd *cobra.Command, o *renderOptions, ev *event.Event) ([]*eve
 	if err != nil {
 		return nil, err
 	}
-	alerts, err := set.Alerts(cmd.Context(), ev)
+	// A preview of one event shows a rule with a threshold as the message
+	// it sends once its count is reached.
+	alerts, err := set.WithoutThresholds().Alerts(cmd.Context(), ev)
 	if err != nil {
 		// Rule failures still leave the other alerts; say what failed.
 		fmt.Fprintln(cmd.ErrOrStderr(), "trailwatch: warning:", err)

@@ -120,6 +120,9 @@ func runRouteTest(cmd *cobra.Command, f routeTestFlags) error {
 		if err != nil {
 			return &ExitError{Code: 1, Err: err}
 		}
+		// Each event is asked where it would go on its own, so a rule
+		// with a threshold is shown as if its count were reached.
+		set = set.WithoutThresholds()
 		x.folder = fold.New(fold.Options{Rules: rs})
 		if err := x.events(cmd.Context(), cmd.InOrStdin(), cmd.ErrOrStderr(), set, f.events); err != nil {
 			return err

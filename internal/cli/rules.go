@@ -24,7 +24,7 @@ type ruleFlags struct {
 
 func (f *ruleFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringSliceVar(&f.packs, "packs", nil,
-		`built-in packs to load, comma-separated (default all; "none" for none)`)
+		`built-in packs to load, comma-separated: pack names, "default" (the packs that run by default), "all" or "none" (default "default")`)
 	cmd.Flags().StringArrayVar(&f.paths, "rules", nil,
 		"a rule file or folder to load as well (repeatable)")
 }

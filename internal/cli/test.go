@@ -19,9 +19,9 @@ func newTestCmd() *cobra.Command {
 		Use:   "test [FILE|DIR]...",
 		Short: "Run the tests written in rule files",
 		Long: `Run every rule's tests: each test gives an event (inline, or a file next to the
-rule file) and whether the rule should fire on it. With no arguments the
-built-in packs are tested (--packs chooses some of them); otherwise the given
-rule files and folders are.
+rule file) and whether the rule should fire on it. With no arguments every
+built-in pack is tested, the opt-in ones (cis, signin-stream) too (--packs
+chooses some of them); otherwise the given rule files and folders are.
 
 One line is printed per rule, a line per failed test below it, and a closing
 line "N passed, N failed" counting tests. The exit status is 1 when a rule
@@ -30,9 +30,12 @@ file does not load or a test fails.`,
   trailwatch test --packs signin,root -v
   trailwatch test my-rules/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(packs) == 0 {
+				packs = []string{rule.PacksAll}
+			}
 			sel := rule.Selection{Builtin: rules.FS, Packs: packs}
 			if len(args) > 0 {
-				if len(packs) > 0 {
+				if cmd.Flags().Changed("packs") {
 					return fmt.Errorf("--packs chooses built-in packs and cannot be combined with rule files")
 				}
 				sel = rule.Selection{Paths: args}
@@ -50,7 +53,7 @@ file does not load or a test fails.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringSliceVar(&packs, "packs", nil, `built-in packs to test, comma-separated (default all)`)
+	cmd.Flags().StringSliceVar(&packs, "packs", nil, `built-in packs to test, comma-separated: pack names, "default" or "all" (default all)`)
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every test, not only failures")
 	return cmd
 }

@@ -74,8 +74,10 @@ func lineFor(lines map[string]int, path string) int {
 
 // Rules chooses the rules to run.
 type Rules struct {
-	// Packs names built-in packs. Default all of them ("all"); "none"
-	// turns them all off.
+	// Packs names built-in packs. Default "default": the packs that run
+	// unless named (every pack but the opt-in ones, such as cis); "all"
+	// is every pack, "none" turns them all off, and "default" combines
+	// with names ([default, cis]).
 	Packs []string `yaml:"packs"`
 	// Files are rule files or globs, relative to the config file.
 	Files []string `yaml:"files,omitempty"`
@@ -93,8 +95,9 @@ func (r Rules) NoPacks() bool { return slices.Equal(r.Packs, []string{PacksNone}
 
 // The special pack names.
 const (
-	PacksAll  = "all"
-	PacksNone = "none"
+	PacksAll     = "all"
+	PacksNone    = "none"
+	PacksDefault = "default"
 )
 
 // Receiver kinds, as Receiver.Kind returns them and render.Payload.Kind

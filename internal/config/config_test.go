@@ -327,7 +327,7 @@ func TestDefaults(t *testing.T) {
 	if c.Timezone != "UTC" || c.Location != time.UTC || c.Locale != "en" {
 		t.Errorf("zone/locale = %q %v %q", c.Timezone, c.Location, c.Locale)
 	}
-	if !c.Rules.AllPacks() || c.Rules.NoPacks() {
+	if strings.Join(c.Rules.Packs, ",") != PacksDefault || c.Rules.AllPacks() || c.Rules.NoPacks() {
 		t.Errorf("packs = %v", c.Rules.Packs)
 	}
 	if len(c.Receivers) != 1 || c.Receivers[0].Kind() != KindStdout || c.Route.Receiver != DefaultReceiver {

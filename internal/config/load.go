@@ -124,14 +124,14 @@ func Load(path string, o Options) (*Config, error) {
 	return Parse(path, data, o)
 }
 
-// Default returns the configuration used when there is no file: all
-// built-in packs, UTC, English, alerts printed on standard output, the file
+// Default returns the configuration used when there is no file: the
+// default built-in packs, UTC, English, alerts printed on standard output, the file
 // state store.
 func Default() *Config {
 	return &Config{
 		File:     "(default)",
 		Dir:      ".",
-		Rules:    Rules{Packs: []string{PacksAll}},
+		Rules:    Rules{Packs: []string{PacksDefault}},
 		Timezone: DefaultTimezone,
 		Location: time.UTC,
 		Locale:   DefaultLocale,
@@ -181,7 +181,7 @@ func Parse(name string, data []byte, o Options) (*Config, error) {
 	c := &Config{
 		File:     name,
 		Dir:      filepath.Dir(name),
-		Rules:    Rules{Packs: []string{PacksAll}},
+		Rules:    Rules{Packs: []string{PacksDefault}},
 		Timezone: DefaultTimezone,
 		Locale:   DefaultLocale,
 		State:    State{Backend: BackendFile, TTL: DefaultTTL},

@@ -164,17 +164,12 @@ func (d *burst) raise(o *obs, start, t time.Time) *event.Alert {
 		c["network"] = networkOf(a, 24, 48).String()
 	}
 	addLocation(c, o)
-	var ann string
 	switch d.what {
 	case BurstFailedLogins:
-		ann = fmt.Sprintf("%d failed sign-ins in %s", d.threshold, took)
 		c["principal"] = o.principal().String()
-	case BurstSpraying:
-		ann = fmt.Sprintf("%d user names tried from %s in %s", d.threshold, o.ev.SourceIP(), took)
 	case BurstAccessDenied:
-		ann = fmt.Sprintf("%d denied calls in %s (last: %s %s)", d.threshold, took, o.name, o.ev.ErrorCode())
 		c["principal"] = o.principal().String()
 		c["error_code"] = o.ev.ErrorCode()
 	}
-	return d.alert(o, ann, c)
+	return d.alert(o, burstNote(d.what, d.threshold, took, o.ev.SourceIP(), o.name, o.ev.ErrorCode()), c)
 }

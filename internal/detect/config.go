@@ -3,6 +3,7 @@ package detect
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -69,6 +70,9 @@ type Spec struct {
 	Severity string `yaml:"severity"`
 	// Enabled turns the detector off when false.
 	Enabled *bool `yaml:"enabled"`
+	// Locales holds the title and description in other locales ("ja");
+	// each kind has Japanese defaults for its default text.
+	Locales map[string]LocalText `yaml:"locales"`
 
 	// Events are the event names watched (trusted-network, first-seen,
 	// impossible-travel); default [ConsoleLogin].
@@ -450,6 +454,11 @@ func (s *Spec) validate(v *validator, i int, networks map[string][]string, allow
 			v.add(at("severity"), "%s: severity %q is not one of info, low, medium, high, critical", who, s.Severity)
 		}
 	}
+	for _, loc := range slices.Sorted(maps.Keys(s.Locales)) {
+		if !slices.Contains(Locales, loc) {
+			v.add([]any{"detectors", i, "locales", loc}, "%s: locale %q is not one of %s (the detector's own title is English)", who, loc, strings.Join(Locales, ", "))
+		}
+	}
 	switch s.Kind {
 	case KindTrustedNetwork, KindFirstSeen, KindBurst, KindImpossibleTravel:
 	case "":
@@ -617,6 +626,19 @@ func patch(b, o Spec) Spec {
 	setL(&b.ErrorCodes, o.ErrorCodes)
 	if o.Enabled != nil {
 		b.Enabled = o.Enabled
+	}
+	if len(o.Locales) > 0 {
+		merged := maps.Clone(b.Locales)
+		if merged == nil {
+			merged = map[string]LocalText{}
+		}
+		for loc, t := range o.Locales {
+			cur := merged[loc]
+			setS(&cur.Title, t.Title)
+			setS(&cur.Description, t.Description)
+			merged[loc] = cur
+		}
+		b.Locales = merged
 	}
 	if o.RootEvents != nil {
 		b.RootEvents = o.RootEvents

@@ -17,8 +17,8 @@ func TestDefaultConfig(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Detectors) != 9 {
-		t.Fatalf("%d default detectors; want 9", len(c.Detectors))
+	if len(c.Detectors) != 8 {
+		t.Fatalf("%d default detectors; want 8", len(c.Detectors))
 	}
 }
 

@@ -537,7 +537,7 @@ func TestDisabled(t *testing.T) {
 	for _, r := range s.Rules() {
 		running = append(running, r.ID)
 	}
-	if strings.Join(running, ",") != "signin-failure-burst,signin-password-spraying,access-denied-burst,signin-new-network,signin-new-user-agent" {
+	if strings.Join(running, ",") != "signin-failure-burst,signin-password-spraying,signin-new-network,signin-new-user-agent" {
 		t.Fatalf("running = %v", running)
 	}
 	with, err := New(cfg, Options{Store: state.NewMemory(nil), Geo: locator(t)})

@@ -179,7 +179,7 @@ func (d *firstSeen) observe(ctx context.Context, o *obs, learn bool) (*event.Ale
 		c["network"] = networkOf(a, d.v4, d.v6).String()
 	}
 	addLocation(c, o)
-	return d.alert(o, fmt.Sprintf("first sign-in from %s %s for %s in %s", attrNoun(d.attr), val, o.principal(), human(d.retention)), c), nil
+	return d.alert(o, firstSeenNote(d.attr, val, o.principal().String(), d.retention), c), nil
 }
 
 // human writes whole days as "90 days", other durations as Go text.

@@ -143,8 +143,7 @@ func (s *Set) build(sp *Spec, nets map[string][]netip.Prefix) (detector, string)
 		root := sp.RootEvents == nil || *sp.RootEvents
 		d := &trusted{base: b, events: events, failures: sp.Failures, root: root,
 			prefixes: prefixes, netNames: names, regions: sp.Regions}
-		d.rule = ruleInfo(sp, "Sign-in from outside the trusted networks", event.SeverityHigh,
-			"A console sign-in, or an action of the root user, came from an address outside every trusted network or from an unexpected region. AWS cannot restrict console sign-in by IP: confirm with the person, and if it was not them, reset the password and MFA and review what the session did.")
+		d.rule = ruleInfo(sp, event.SeverityHigh)
 		watch(events...)
 		s.rootAll = s.rootAll || root
 		return d, ""
@@ -161,9 +160,7 @@ func (s *Set) build(sp *Spec, nets map[string][]netip.Prefix) (detector, string)
 		d := &firstSeen{base: b, attr: sp.Attribute, events: events, failures: sp.Failures,
 			learning: orDur(sp.Learning, 7*24*time.Hour), retention: orDur(sp.Retention, 90*24*time.Hour),
 			v4: orInt(sp.IPv4Prefix, 24), v6: orInt(sp.IPv6Prefix, 48)}
-		what := map[string]string{AttrNetwork: "network", AttrCountry: "country", AttrASN: "network operator (ASN)", AttrUserAgent: "browser or client"}[sp.Attribute]
-		d.rule = ruleInfo(sp, "Sign-in from a new "+what, event.SeverityMedium,
-			"A principal signed in from a "+what+" not seen for it during the retention window. Travel, a new ISP or a new laptop explain most of these; a stolen password explains the rest. Confirm with the person.")
+		d.rule = ruleInfo(sp, event.SeverityMedium)
 		watch(events...)
 		s.learners = append(s.learners, d)
 		return d, ""
@@ -171,12 +168,10 @@ func (s *Set) build(sp *Spec, nets map[string][]netip.Prefix) (detector, string)
 		d := &burst{base: b, what: sp.What, threshold: int64(sp.Threshold), window: time.Duration(sp.Window)}
 		switch sp.What {
 		case BurstFailedLogins:
-			d.rule = ruleInfo(sp, "Burst of failed console sign-ins", event.SeverityMedium,
-				"One principal failed to sign in to the console many times in a short window: password guessing, or a person locked out. Check the source address and whether a success followed.")
+			d.rule = ruleInfo(sp, event.SeverityMedium)
 			watch("ConsoleLogin")
 		case BurstSpraying:
-			d.rule = ruleInfo(sp, "Password spraying from one address", event.SeverityHigh,
-				"One source address failed console sign-ins for many different user names in a short window, the pattern of password spraying. Block the address where you can and check for any success from it.")
+			d.rule = ruleInfo(sp, event.SeverityHigh)
 			watch("ConsoleLogin")
 		case BurstAccessDenied:
 			d.codes = sp.ErrorCodes
@@ -186,8 +181,7 @@ func (s *Set) build(sp *Spec, nets map[string][]netip.Prefix) (detector, string)
 			for _, c := range d.codes {
 				s.errCodes[c] = true
 			}
-			d.rule = ruleInfo(sp, "Burst of access-denied errors", event.SeverityMedium,
-				"One principal was denied many API calls in a short window: often stolen credentials being used to discover what they can reach, sometimes a broken deployment. Check the calls and the source address.")
+			d.rule = ruleInfo(sp, event.SeverityMedium)
 		}
 		return d, ""
 	case KindImpossibleTravel:
@@ -195,16 +189,19 @@ func (s *Set) build(sp *Spec, nets map[string][]netip.Prefix) (detector, string)
 			return nil, "needs a GeoIP City database (geoip: in the configuration)"
 		}
 		d := &travel{base: b, events: events, maxKmh: orFloat(sp.MaxSpeedKmh, 900), minKm: orFloat(sp.MinDistanceKm, 100)}
-		d.rule = ruleInfo(sp, "Impossible travel between sign-ins", event.SeverityHigh,
-			"Two successful sign-ins of one principal came from places too far apart for the time between them. One of them may be an attacker; VPNs and mobile networks also cause this. Confirm with the person.")
+		d.rule = ruleInfo(sp, event.SeverityHigh)
 		watch(events...)
 		return d, ""
 	}
 	return nil, "unknown kind " + sp.Kind
 }
 
-func ruleInfo(sp *Spec, title string, sev event.Severity, desc string) event.RuleInfo {
-	r := event.RuleInfo{ID: sp.ID, Title: title, Severity: sev, Description: desc, Tags: slices.Clone(sp.Tags)}
+// ruleInfo describes a detector's alerts: the spec's title, description,
+// severity and tags where it sets them, else its kind's, in English and in
+// the other locales.
+func ruleInfo(sp *Spec, sev event.Severity) event.RuleInfo {
+	kt := defaultText(sp)
+	r := event.RuleInfo{ID: sp.ID, Title: kt.title, Severity: sev, Description: kt.desc, Tags: slices.Clone(sp.Tags)}
 	if sp.Title != "" {
 		r.Title = sp.Title
 	}
@@ -214,6 +211,7 @@ func ruleInfo(sp *Spec, title string, sev event.Severity, desc string) event.Rul
 	if sp.Severity != "" {
 		r.Severity, _ = event.ParseSeverity(sp.Severity)
 	}
+	r.Locales = localTexts(sp, kt)
 	r.Tags = append(r.Tags, "detector")
 	return r
 }
@@ -350,11 +348,6 @@ type base struct {
 }
 
 func (b *base) info() *event.RuleInfo { return &b.rule }
-
-// alert builds an alert on a kept copy of the event.
-func (b *base) alert(o *obs, annotation string, ctx map[string]string) *event.Alert {
-	return &event.Alert{Rule: b.rule, Event: o.ev.Clone(), Annotation: annotation, Context: ctx}
-}
 
 // key builds a state key under the detector's prefix. Parts must be safe
 // (validated or hashed).

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -127,7 +128,7 @@ func (d *travel) observe(ctx context.Context, o *obs, _ bool) (*event.Alert, err
 	if speed <= d.maxKmh {
 		return nil, nil
 	}
-	speedText := "instantly"
+	speedText := ""
 	if !math.IsInf(speed, 1) {
 		speedText = fmt.Sprintf("%.0f km/h", speed)
 	}
@@ -137,15 +138,14 @@ func (d *travel) observe(ctx context.Context, o *obs, _ bool) (*event.Alert, err
 		"previous_ip":       prev.IP,
 		"previous_time":     time.Unix(prev.T, 0).UTC().Format(time.RFC3339),
 		"distance_km":       strconv.FormatFloat(math.Round(km), 'f', 0, 64),
-		"speed_kmh":         speedText,
+		"speed_kmh":         cmp.Or(speedText, "instantly"),
 		"source_ip":         me.IP,
 		"network":           networkOf(a, 24, 48).String(),
 	}
 	if loc.ASOrg != "" {
 		c["as_org"] = loc.ASOrg
 	}
-	ann := fmt.Sprintf("%.0f km from %s to %s in %s (%s)", km, prev.Place, me.Place, gap, speedText)
-	return d.alert(o, ann, c), nil
+	return d.alert(o, travelNote(km, prev.Place, me.Place, gap, speedText), c), nil
 }
 
 func mustJSON(s spot) []byte {

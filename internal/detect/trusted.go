@@ -2,7 +2,6 @@ package detect
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -30,7 +29,7 @@ func (d *trusted) wants(o *obs) bool {
 }
 
 func (d *trusted) observe(_ context.Context, o *obs, _ bool) (*event.Alert, error) {
-	var reasons []string
+	var reasons trustedNote
 	ctx := map[string]string{}
 	if a, ok := o.sourceAddr(); ok && len(d.prefixes) > 0 {
 		inside := false
@@ -41,7 +40,7 @@ func (d *trusted) observe(_ context.Context, o *obs, _ bool) (*event.Alert, erro
 			}
 		}
 		if !inside {
-			reasons = append(reasons, fmt.Sprintf("%s is outside the trusted networks (%s)", a, strings.Join(d.netNames, ", ")))
+			reasons.outside(a.String(), d.netNames)
 			ctx["source_ip"] = a.String()
 			ctx["network"] = networkOf(a, 24, 48).String()
 			ctx["trusted_networks"] = strings.Join(d.netNames, ", ")
@@ -52,14 +51,14 @@ func (d *trusted) observe(_ context.Context, o *obs, _ bool) (*event.Alert, erro
 		}
 	}
 	if r := o.ev.Region(); len(d.regions) > 0 && r != "" && !slices.Contains(d.regions, r) {
-		reasons = append(reasons, fmt.Sprintf("region %s is not one of the expected regions (%s)", r, strings.Join(d.regions, ", ")))
+		reasons.region(r, d.regions)
 		ctx["region"] = r
 		ctx["expected_regions"] = strings.Join(d.regions, ", ")
 	}
-	if len(reasons) == 0 {
+	if len(reasons.en) == 0 {
 		return nil, nil
 	}
-	return d.alert(o, strings.Join(reasons, "; "), ctx), nil
+	return d.alert(o, reasons.note(), ctx), nil
 }
 
 // networkOf masks a to the given IPv4 or IPv6 prefix length.

@@ -108,6 +108,19 @@ type Alert struct {
 	// alert's rule is the message's primary, the others follow in order.
 	// Nil for an alert sent on its own.
 	Also []*Alert
+	// Annotations holds the annotation in other locales, keyed by locale,
+	// where trailwatch wrote it (a detector's or threshold's count).
+	Annotations map[string]string
+}
+
+// AnnotationIn returns the alert's annotation in locale, or the annotation
+// as written when there is none in that locale (a jq result is data, the
+// same in every locale).
+func (a *Alert) AnnotationIn(locale string) string {
+	if s, ok := a.Annotations[locale]; ok && s != "" {
+		return s
+	}
+	return a.Annotation
 }
 
 // SummaryIn returns the alert's summary in locale, or the English summary

@@ -14,7 +14,7 @@ import (
 
 func builtinRules(t testing.TB) []*rule.Rule {
 	t.Helper()
-	rs, err := rule.Load(rule.Selection{Builtin: rules.FS})
+	rs, err := rule.Load(rule.Selection{Builtin: rules.FS, Packs: []string{rule.PacksAll}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,9 +43,10 @@ func ids(alerts []*event.Alert) []string {
 	return out
 }
 
-// TestFoldFailedRootSignIn folds what every built-in pack raises on a failed
-// root sign-in into one alert whose primary is the focused high rule, not
-// the broad "any root call" filter of equal severity nor the CIS filter.
+// TestFoldFailedRootSignIn folds what every built-in pack (the opt-in ones
+// too) raises on a failed root sign-in into one alert whose primary is the
+// focused high rule, not the sign-in stream's rule for any failed sign-in
+// of equal severity nor the CIS filters.
 func TestFoldFailedRootSignIn(t *testing.T) {
 	rs := builtinRules(t)
 	set, err := rule.NewSet(rs...)
@@ -75,10 +76,10 @@ func TestFoldFailedRootSignIn(t *testing.T) {
 				t.Errorf("also out of order: %v", ids(got.Also))
 			}
 		}
-		// root-activity (high, any call) before the low rules; the CIS
-		// filter last.
-		if got.Also[0].Rule.ID != "root-activity" {
-			t.Errorf("first of also %s, want root-activity: %v", got.Also[0].Rule.ID, ids(got.Also))
+		// The stream's rule for any failed sign-in (high) before the
+		// lower ones; the CIS filters last.
+		if got.Also[0].Rule.ID != "console-login-failure" {
+			t.Errorf("first of also %s, want console-login-failure: %v", got.Also[0].Rule.ID, ids(got.Also))
 		}
 		if last := got.Also[len(got.Also)-1]; last.Rule.ID[:4] != "cis-" {
 			t.Errorf("last of also %s, want a cis pack rule: %v", last.Rule.ID, ids(got.Also))

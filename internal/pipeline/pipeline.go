@@ -204,6 +204,8 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Pipeline, error) 
 	if p.store, p.ownStore, err = openStore(cfg, deps); err != nil {
 		return nil, err
 	}
+	// Rules with a threshold count their matches in the same store.
+	p.rules = p.rules.WithStore(p.store, deps.Now)
 
 	// 4. Detectors: those the selected rule files declare (the sign-in
 	// pack's by default), keeping their state in the same store, then any
@@ -274,14 +276,8 @@ func (d Deps) withDefaults() Deps {
 // selection says which rule files cfg selects: built-in packs, the user's
 // files, and the disabled ids. Rules and detectors come from the same files.
 func selection(cfg *config.Config) (rule.Selection, error) {
-	sel := rule.Selection{Builtin: rules.FS, Disabled: cfg.Rules.Disable}
-	switch {
-	case cfg.Rules.AllPacks():
-	case cfg.Rules.NoPacks():
-		sel.Packs = []string{rule.PacksNone}
-	default:
-		sel.Packs = cfg.Rules.Packs
-	}
+	// rule.Load understands the group names all, default and none.
+	sel := rule.Selection{Builtin: rules.FS, Disabled: cfg.Rules.Disable, Packs: cfg.Rules.Packs}
 	files, err := cfg.RuleFiles()
 	if err != nil {
 		return sel, err
@@ -311,7 +307,7 @@ func LoadRules(cfg *config.Config) ([]*rule.Rule, error) {
 			return nil, err
 		}
 		for i, p := range cfg.Rules.Packs {
-			if !slices.Contains(have, p) {
+			if !slices.Contains(have, p) && !rule.IsPackGroup(p) {
 				errs = append(errs, cfg.Errorf(fmt.Sprintf("rules.packs[%d]", i), "unknown pack %q (the built-in packs are %s)", p, strings.Join(have, ", ")))
 			}
 		}

@@ -248,7 +248,7 @@ func (r *Renderer) alertView(a *event.Alert) AlertView {
 		ErrorMessage:      c(e.ErrorMessage()),
 		ConsoleURL:        e.ConsoleURL(),
 		Summary:           oneLine(c(a.SummaryIn(w.Locale))),
-		Annotation:        oneLine(c(a.Annotation)),
+		Annotation:        oneLine(c(a.AnnotationIn(w.Locale))),
 		Alert:             a,
 	}
 	if t := e.Time(); !t.IsZero() {
@@ -285,7 +285,7 @@ func (r *Renderer) alertView(a *event.Alert) AlertView {
 			Severity:     o.Rule.Severity,
 			SeverityName: w.severity(o.Rule.Severity),
 			Summary:      oneLine(c(o.SummaryIn(w.Locale))),
-			Annotation:   oneLine(c(o.Annotation)),
+			Annotation:   oneLine(c(o.AnnotationIn(w.Locale))),
 		}
 		if ref.Title == "" {
 			ref.Title = ref.ID

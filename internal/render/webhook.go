@@ -148,7 +148,7 @@ func (r *Renderer) webhookDoc(kind, receiver string, g *Group, maxAlerts, valueR
 			Rule:       webhookRule(a.Rule, m.Locale),
 			Severity:   a.Rule.Severity.String(),
 			Summary:    cut(a.SummaryIn(m.Locale)),
-			Annotation: cut(a.Annotation),
+			Annotation: cut(a.AnnotationIn(m.Locale)),
 			ConsoleURL: v.ConsoleURL,
 			Event: WebhookEvent{
 				ID:          cut(e.ID()),
@@ -175,7 +175,7 @@ func (r *Renderer) webhookDoc(kind, receiver string, g *Group, maxAlerts, valueR
 				Rule:       webhookRule(o.Rule, m.Locale),
 				Severity:   o.Rule.Severity.String(),
 				Summary:    cut(o.SummaryIn(m.Locale)),
-				Annotation: cut(o.Annotation),
+				Annotation: cut(o.AnnotationIn(m.Locale)),
 			})
 		}
 		if len(a.Context) > 0 {

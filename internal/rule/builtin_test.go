@@ -10,7 +10,7 @@ import (
 
 // TestBuiltinPacks loads every built-in pack and runs its tests.
 func TestBuiltinPacks(t *testing.T) {
-	rs, err := rule.Load(rule.Selection{Builtin: rules.FS})
+	rs, err := rule.Load(rule.Selection{Builtin: rules.FS, Packs: []string{rule.PacksAll}})
 	if err != nil {
 		t.Fatal(err)
 	}

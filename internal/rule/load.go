@@ -21,13 +21,16 @@ import (
 )
 
 // ruleKeys are the keys a rule may have, in the order the docs list them.
-var ruleKeys = []string{"id", "title", "severity", "description", "tags", "refs", "summary", "locales", "pattern", "filter", "jq", "sigma", "tests"}
+var ruleKeys = []string{"id", "title", "severity", "description", "tags", "refs", "summary", "locales", "threshold", "pattern", "filter", "jq", "sigma", "tests"}
 
 // localKeys are the keys of one locale's text under a rule's locales.
 var localKeys = []string{"title", "summary", "description"}
 
 // fileKeys are the top-level keys of a rule file.
-var fileKeys = []string{"rules", "networks", "detectors"}
+var fileKeys = []string{"pack", "rules", "networks", "detectors"}
+
+// packKeys are the keys of a rule file's "pack" settings.
+var packKeys = []string{"default"}
 
 // testKeys are the keys a rule test may have.
 var testKeys = []string{"name", "alert", "event", "file"}
@@ -211,10 +214,12 @@ func parse(data []byte, file string, resolve resolveFunc) ([]*Rule, error) {
 	}
 	var list ast.Node
 	detectors := false
-	for _, kv := range p.entries(top, "", fileKeys, `a rule file has the keys "rules", "networks" and "detectors"`) {
+	for _, kv := range p.entries(top, "", fileKeys, `a rule file has the keys "pack", "rules", "networks" and "detectors"`) {
 		switch k, _ := keyText(kv.Key); k {
 		case "rules":
 			list = kv.Value
+		case "pack":
+			p.packSettings(kv)
 		default:
 			// Stateful detectors: LoadDetectors reads them.
 			detectors = true
@@ -241,6 +246,60 @@ func parse(data []byte, file string, resolve resolveFunc) ([]*Rule, error) {
 		}
 	}
 	return rules, errors.Join(p.errs...)
+}
+
+// packSettings checks a rule file's pack settings:
+//
+//	pack:
+//	  default: false   # run only when the pack is named
+//
+// BuiltinPackList reads them (packDefault); here they are only validated,
+// so that a misspelt setting is an error rather than a pack that runs
+// when it should not.
+func (p *fileParser) packSettings(kv *ast.MappingValueNode) {
+	m, ok := kv.Value.(*ast.MappingNode)
+	if !ok {
+		p.errorf(line(kv.Key), "pack must be a mapping (pack: {default: false}), found %s", kind(kv.Value))
+		return
+	}
+	for _, f := range p.entries(m, "pack: ", packKeys, "the pack settings are "+strings.Join(packKeys, ", ")) {
+		if _, ok := f.Value.(*ast.BoolNode); !ok {
+			p.errorf(line(f.Key), "pack: default must be true or false, found %s", kind(f.Value))
+		}
+	}
+}
+
+// packDefault reports whether a pack file runs when no pack is named: true
+// unless it says `pack: {default: false}`. A file that does not parse
+// counts as default, so that loading it reports the problem.
+func packDefault(data []byte) bool {
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return true
+	}
+	for _, doc := range f.Docs {
+		top, ok := doc.Body.(*ast.MappingNode)
+		if !ok {
+			continue
+		}
+		for _, kv := range top.Values {
+			if k, _ := keyText(kv.Key); k != "pack" {
+				continue
+			}
+			m, ok := kv.Value.(*ast.MappingNode)
+			if !ok {
+				return true
+			}
+			for _, f := range m.Values {
+				if k, _ := keyText(f.Key); k == "default" {
+					if b, ok := f.Value.(*ast.BoolNode); ok && !b.Value {
+						return false
+					}
+				}
+			}
+		}
+	}
+	return true
 }
 
 // entries returns a mapping's key/value pairs, reporting unknown and
@@ -335,6 +394,8 @@ func (p *fileParser) rule(i int, node ast.Node) *Rule {
 			r.Tests = p.tests(kv, who)
 		case "locales":
 			r.Locales = p.locales(kv, r.ID, who)
+		case "threshold":
+			r.Threshold = p.threshold(kv, who)
 		}
 	}
 	// A Sigma rule brings its own title and level.

@@ -80,7 +80,7 @@ func TestLoadErrors(t *testing.T) {
     title: Root login
     severity: high
     filtre: '{ $.userIdentity.type = Root }'
-`, `rules/signin.yaml:5: rule "root-login": unknown key "filtre"; a rule has the keys id, title, severity, description, tags, refs, summary, locales, pattern, filter, jq, sigma, tests
+`, `rules/signin.yaml:5: rule "root-login": unknown key "filtre"; a rule has the keys id, title, severity, description, tags, refs, summary, locales, threshold, pattern, filter, jq, sigma, tests
 rules/signin.yaml:2: rule "root-login": has no match; a rule has exactly one of pattern, filter, jq, sigma`},
 		{"unknown locale", `rules:
   - id: root-login
@@ -103,7 +103,7 @@ rules/signin.yaml:8: rule "root-login": locales: unknown key "fr"; the locales a
         summary: '{{.Nope'
 `, `rules/signin.yaml:8: rule "root-login": locales.ja: unknown key "titel"; a locale has the keys title, summary, description
 rules/signin.yaml:9: rule "root-login": locales.ja: summary: template: root-login:1: unclosed action`},
-		{"unknown top-level key", "rule:\n  - id: x\n", `rules/signin.yaml:1: unknown key "rule"; a rule file has the keys "rules", "networks" and "detectors"`},
+		{"unknown top-level key", "rule:\n  - id: x\n", `rules/signin.yaml:1: unknown key "rule"; a rule file has the keys "pack", "rules", "networks" and "detectors"`},
 		{"duplicate id", good + `  - id: root-login
     title: Root login again
     severity: low
@@ -199,6 +199,23 @@ rules/signin.yaml:7: rule "root-login": test "none": has neither event nor file;
         alert: false
         file: ../secret.json
 `, `rules/signin.yaml:9: rule "root-login": test "escape": test file "../secret.json" must be a relative path inside the packs`},
+		{"threshold out of range", good + `    threshold: {count: 1, window: 48h, by: [prinicpal]}
+`, `rules/signin.yaml:6: rule "root-login": threshold: count must be between 2 and 10000, got 1
+rules/signin.yaml:6: rule "root-login": threshold: window must be between 10s and 24h, got 48h
+rules/signin.yaml:6: rule "root-login": threshold: by: "prinicpal" is neither a label (principal, principal_arn, principal_type, account, region, source_ip, user_agent, event_name, event_source, error_code) nor a dotted event field (like requestParameters.secretId)`},
+		{"threshold malformed", good + `    threshold:
+      count: many
+      windw: 10m
+`, `rules/signin.yaml:8: rule "root-login": threshold: unknown key "windw"; a threshold has the keys count, window, by, distinct
+rules/signin.yaml:7: rule "root-login": threshold: count must be a whole number, found text
+rules/signin.yaml:6: rule "root-login": threshold: missing key "window"`},
+		{"threshold bad window", good + `    threshold: {count: 5, window: soon}
+`, `rules/signin.yaml:6: rule "root-login": threshold: window "soon" is not a duration (like 10m or 1h)`},
+		{"threshold not a mapping", good + `    threshold: 20
+`, `rules/signin.yaml:6: rule "root-login": threshold must be a mapping (threshold: {count: 20, window: 10m, by: [principal]}), found a number`},
+		{"pack settings", "pack: {default: no, defualt: false}\n" + good, `rules/signin.yaml:1: pack: unknown key "defualt"; the pack settings are default
+rules/signin.yaml:1: pack: default must be true or false, found text`},
+		{"pack not a mapping", "pack: optional\n" + good, `rules/signin.yaml:1: pack must be a mapping (pack: {default: false}), found text`},
 		{"rules not a list", "rules: {id: x}\n", `rules/signin.yaml:1: "rules" must be a list of rules, found a mapping`},
 		{"empty file", "", `rules/signin.yaml:1: empty rule file; want a mapping with a "rules" list`},
 		{"two documents", good + "---\n" + good, `rules/signin.yaml:7: a rule file holds one YAML document`},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"text/template"
 
+	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/rule/jq"
 )
@@ -37,6 +38,9 @@ type Rule struct {
 	// Locales holds the rule's text in other languages, keyed by locale
 	// ("ja"); the fields above are the English text.
 	Locales map[string]*Local
+	// Threshold, when set, makes the rule alert only when its matches for
+	// one key reach a count within a window; nil alerts on every match.
+	Threshold *detect.ThresholdSpec
 
 	matcher Matcher
 	summary *summaryTemplate

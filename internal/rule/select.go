@@ -9,8 +9,18 @@ import (
 	"strings"
 )
 
-// PacksNone is the --packs value that selects no built-in pack.
-const PacksNone = "none"
+// Pack group names: --packs and rules.packs values that stand for several
+// built-in packs.
+const (
+	// PacksNone selects no built-in pack; it cannot be combined.
+	PacksNone = "none"
+	// PacksAll selects every built-in pack, the opt-in ones included.
+	PacksAll = "all"
+	// PacksDefault selects the packs that run when none are named: every
+	// pack whose file does not say `pack: {default: false}`. It combines
+	// with names ("default,cis").
+	PacksDefault = "default"
+)
 
 // Selection says which rules to load.
 type Selection struct {
@@ -19,8 +29,9 @@ type Selection struct {
 	Builtin fs.FS
 	// BuiltinName names the built-in folder in messages; default "rules".
 	BuiltinName string
-	// Packs lists the built-in packs to load by name. Empty loads them all;
-	// a single PacksNone loads none.
+	// Packs lists the built-in packs to load by name, or the groups
+	// PacksAll and PacksDefault. Empty loads the default packs; a single
+	// PacksNone loads none.
 	Packs []string
 	// Paths are extra rule files or folders to load.
 	Paths []string
@@ -109,28 +120,118 @@ func detectorIDs(sel Selection) []string {
 	return ids
 }
 
-// choosePacks checks the requested pack names against fsys.
+// Pack describes one built-in pack.
+type Pack struct {
+	// Name is the pack's file name without extension.
+	Name string
+	// Default reports whether the pack runs when no pack is named. A pack
+	// file opts out with `pack: {default: false}` (the cis compliance pack,
+	// the sign-in stream): it then runs only when named.
+	Default bool
+}
+
+// BuiltinPackList returns the packs in fsys, sorted by name, with whether
+// each runs by default.
+func BuiltinPackList(fsys fs.FS) ([]Pack, error) {
+	names, err := BuiltinPacks(fsys)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("cannot list built-in packs: %w", err)
+	}
+	files := map[string]string{}
+	for _, e := range entries {
+		if !e.IsDir() && IsRuleFile(e.Name()) {
+			files[PackName(e.Name())] = e.Name()
+		}
+	}
+	out := make([]Pack, 0, len(names))
+	for _, n := range names {
+		data, err := fs.ReadFile(fsys, files[n])
+		if err != nil {
+			return nil, fmt.Errorf("cannot read built-in pack %s: %w", n, err)
+		}
+		out = append(out, Pack{Name: n, Default: packDefault(data)})
+	}
+	return out, nil
+}
+
+// DefaultPacks returns the names of the packs in fsys that run when no pack
+// is named, sorted.
+func DefaultPacks(fsys fs.FS) ([]string, error) {
+	packs, err := BuiltinPackList(fsys)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, p := range packs {
+		if p.Default {
+			out = append(out, p.Name)
+		}
+	}
+	return out, nil
+}
+
+// choosePacks resolves the requested pack names and groups against fsys.
 func choosePacks(fsys fs.FS, want []string) ([]string, error) {
 	if len(want) == 1 && want[0] == PacksNone {
 		return nil, nil
 	}
-	have, err := BuiltinPacks(fsys)
+	if fsys == nil {
+		if len(want) == 0 {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("no built-in packs to choose %s from", strings.Join(want, ", "))
+	}
+	packs, err := BuiltinPackList(fsys)
 	if err != nil {
 		return nil, err
 	}
 	if len(want) == 0 {
-		return have, nil
+		want = []string{PacksDefault}
 	}
-	var errs []error
+	have := make([]string, len(packs))
+	for i, p := range packs {
+		have[i] = p.Name
+	}
+	var (
+		out  []string
+		errs []error
+	)
+	add := func(name string) {
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
 	for _, w := range want {
 		switch {
 		case w == PacksNone:
 			errs = append(errs, fmt.Errorf("pack %q cannot be combined with other packs", PacksNone))
+		case w == PacksAll:
+			for _, p := range packs {
+				add(p.Name)
+			}
+		case w == PacksDefault:
+			for _, p := range packs {
+				if p.Default {
+					add(p.Name)
+				}
+			}
 		case !slices.Contains(have, w):
 			errs = append(errs, fmt.Errorf("unknown pack %q; the built-in packs are %s", w, strings.Join(have, ", ")))
+		default:
+			add(w)
 		}
 	}
-	return want, errors.Join(errs...)
+	return out, errors.Join(errs...)
+}
+
+// IsPackGroup reports whether name is one of the group names none, all and
+// default rather than a pack.
+func IsPackGroup(name string) bool {
+	return name == PacksNone || name == PacksAll || name == PacksDefault
 }
 
 // disable drops the rules whose ids are listed.

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/rule/sigma"
+	"github.com/trailwatch/trailwatch/internal/state"
 )
 
 // Set is a compiled group of rules that matches an event in one pass. Rules
@@ -29,6 +31,9 @@ type Set struct {
 	// merged with the unpinned ones, in load order.
 	byName   map[string][]*Rule
 	unpinned []*Rule
+	// counter counts the matches of rules with a threshold; nil when no
+	// rule has one.
+	counter *detect.Thresholds
 }
 
 // NewSet compiles rules into a Set. Rule ids must be unique.
@@ -37,6 +42,9 @@ func NewSet(rules ...*Rule) (*Set, error) {
 		return nil, err
 	}
 	s := &Set{rules: slices.Clone(rules), byName: map[string][]*Rule{}}
+	if hasThresholds(rules) {
+		s.counter = detect.NewThresholds(state.NewMemory(nil), nil)
+	}
 	pinned := map[*Rule]bool{}
 	for _, r := range rules {
 		if r.matcher == nil {
@@ -154,9 +162,10 @@ func (s *Set) Match(ctx context.Context, ev *event.Event, yield func(r *Rule, an
 
 // Alerts returns an alert for each rule that matches ev. The alerts share one
 // clone of ev, made only when something matched, so they may be kept after
-// ev's parser moves on. Summary templates that fail to render leave the
-// summary empty and are reported in the returned error with the rule
-// failures; the alerts are returned all the same.
+// ev's parser moves on. A rule with a threshold alerts only on the match
+// that reaches it (see WithStore). Summary templates that fail to render
+// leave the summary empty and are reported in the returned error with the
+// rule failures; the alerts are returned all the same.
 func (s *Set) Alerts(ctx context.Context, ev *event.Event) ([]*event.Alert, error) {
 	var alerts []*event.Alert
 	err := s.alerts(ctx, ev, true, func(a *event.Alert) bool {
@@ -182,6 +191,23 @@ func (s *Set) alerts(ctx context.Context, ev *event.Event, keep bool, yield func
 		errs   []error
 	)
 	err := s.Match(ctx, ev, func(r *Rule, ann string) bool {
+		var (
+			local map[string]string
+			facts map[string]string
+		)
+		if r.Threshold != nil && s.counter != nil {
+			var (
+				ok  bool
+				err error
+			)
+			ann, local, facts, ok, err = s.counted(ctx, r, ev, ann)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if !ok {
+				return true
+			}
+		}
 		if keep && !cloned {
 			target, cloned = ev.Clone(), true
 		}
@@ -189,11 +215,11 @@ func (s *Set) alerts(ctx context.Context, ev *event.Event, keep bool, yield func
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", ev.Origin(), err))
 		}
-		local, err := r.RenderSummaries(target)
+		summaries, err := r.RenderSummaries(target)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", ev.Origin(), err))
 		}
-		return yield(&event.Alert{Rule: r.Info(), Event: target, Summary: sum, Summaries: local, Annotation: ann})
+		return yield(&event.Alert{Rule: r.Info(), Event: target, Summary: sum, Summaries: summaries, Annotation: ann, Annotations: local, Context: facts})
 	})
 	if err != nil {
 		errs = append([]error{err}, errs...)

@@ -203,7 +203,11 @@ func FuzzLoad(f *testing.F) {
 	f.Add("rules:\n  - id: x\n    tests: [{name: a, alert: true, event: {a: 1}}]\n")
 	f.Add("rules: [")
 	f.Add("")
+	f.Add(secretsPack)
+	f.Add("pack: {default: false}\n" + good)
+	f.Add(good + "    threshold: {count: 20, window: 10m, by: [principal, requestParameters.x]}\n")
 	f.Fuzz(func(t *testing.T, src string) {
+		_ = packDefault([]byte(src))
 		rules, err := parse([]byte(src), "fuzz.yaml", func(rel string) (string, func() ([]byte, error), error) {
 			return rel, func() ([]byte, error) { return nil, errors.New("no files") }, nil
 		})
@@ -217,6 +221,9 @@ func FuzzLoad(f *testing.F) {
 		for _, r := range rules {
 			if r.ID == "" || r.Title == "" || r.matcher == nil {
 				t.Fatalf("rule loaded without id, title or match: %+v", r)
+			}
+			if r.Threshold != nil && len(r.Threshold.Check()) > 0 {
+				t.Fatalf("rule loaded with an invalid threshold %+v: %v", r.Threshold, r.Threshold.Check())
 			}
 		}
 		_, _ = s.Alerts(context.Background(), event.MustParse(loginEvent))
