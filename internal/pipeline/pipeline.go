@@ -180,6 +180,9 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Pipeline, error) 
 	for _, n := range cfg.Notes {
 		p.log.InfoContext(ctx, "config_note", "note", n)
 	}
+	for _, w := range route.Warnings(cfg) {
+		p.log.WarnContext(ctx, "config_warning", "warning", w)
+	}
 
 	// 1. Rules: the chosen built-in packs, the user's files, minus the
 	// disabled ids, with severities overridden.
