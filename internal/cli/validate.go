@@ -10,9 +10,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trailwatch/trailwatch/internal/config"
+	"github.com/trailwatch/trailwatch/internal/matcher"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/route"
-	"github.com/trailwatch/trailwatch/internal/matcher"
 )
 
 // defaultConfigFile is the configuration read when --config is not given.
