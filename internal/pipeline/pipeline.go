@@ -402,7 +402,7 @@ func buildDetectors(ctx context.Context, cfgFile *config.Config, deps Deps, stor
 			return nil, fmt.Errorf("detectors: %w", err)
 		}
 	}
-	set, err := detect.New(cfg, detect.Options{Store: store, Geo: deps.Geo, Now: deps.Now})
+	set, err := detect.New(cfg, detect.Options{Store: store, Geo: deps.Geo, Now: deps.Now, Logger: log})
 	if err != nil {
 		return nil, err
 	}
