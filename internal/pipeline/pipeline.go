@@ -433,7 +433,7 @@ func openStore(cfg *config.Config, deps Deps) (state.Store, bool, error) {
 		if deps.DynamoDB == nil {
 			return nil, false, fmt.Errorf("state table %q: no DynamoDB client (no AWS configuration was given)", deps.StateTable)
 		}
-		return state.NewDynamoDB(deps.DynamoDB, deps.StateTable, deps.Now), true, nil
+		return dynamoStore(deps.DynamoDB, deps.StateTable, deps.Now), true, nil
 	}
 	switch cfg.State.Backend {
 	case config.BackendMemory:
@@ -442,7 +442,7 @@ func openStore(cfg *config.Config, deps Deps) (state.Store, bool, error) {
 		if deps.DynamoDB == nil {
 			return nil, false, cfg.Errorf("state.table", "no DynamoDB client for table %q (no AWS configuration was given)", cfg.State.Table)
 		}
-		return state.NewDynamoDB(deps.DynamoDB, cfg.State.Table, deps.Now), true, nil
+		return dynamoStore(deps.DynamoDB, cfg.State.Table, deps.Now), true, nil
 	default:
 		path, err := cfg.FilePath()
 		if err != nil {
@@ -454,6 +454,13 @@ func openStore(cfg *config.Config, deps Deps) (state.Store, bool, error) {
 		}
 		return f, true, nil
 	}
+}
+
+// dynamoStore is the DynamoDB store with every call bounded by
+// state.CallTimeout, so that a table that does not answer fails each call
+// in seconds and the caller can fail its input in time.
+func dynamoStore(client state.DynamoDBAPI, table string, now func() time.Time) state.Store {
+	return state.WithCallTimeout(state.NewDynamoDB(client, table, now), state.CallTimeout)
 }
 
 // Config returns the configuration the pipeline was built from.
