@@ -86,6 +86,10 @@ type Deps struct {
 
 	// Retrier retries failed sends; nil means DefaultRetrier.
 	Retrier *notify.Retrier
+	// Pacer says how many messages each receiver can take before a
+	// deadline; groups beyond it are folded into one summary per receiver
+	// (route.Pacer). Nil sends every group.
+	Pacer route.Pacer
 
 	// DetectConfig changes the built-in sign-in detectors (detect.Default):
 	// trusted networks, thresholds, detectors turned off. Nil runs the
@@ -243,6 +247,7 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Pipeline, error) 
 		Now:       deps.Now,
 		Logger:    deps.Logger,
 		TTL:       time.Duration(cfg.State.TTL),
+		Pacer:     deps.Pacer,
 	})
 	if err != nil {
 		return nil, errors.Join(err, p.Close())
@@ -531,7 +536,7 @@ func (e *DetectorError) Temporary() bool { return true }
 // error is logged.
 func (p *Pipeline) Deliver(ctx context.Context, alerts []*event.Alert) (failed []*event.Alert, err error) {
 	if p.dryRun && p.sink == nil {
-		return alerts, errors.New("this pipeline was built for a dry run and sends nothing; give Deps.OnMessage or use Preview")
+		return alerts, errDryRun
 	}
 	if len(alerts) == 0 {
 		return nil, nil
@@ -539,24 +544,9 @@ func (p *Pipeline) Deliver(ctx context.Context, alerts []*event.Alert) (failed [
 	ctx, cancel := withReserve(ctx, DeadlineReserve)
 	defer cancel()
 	res, err := p.dispatcher.Dispatch(ctx, alerts)
-	p.log.InfoContext(ctx, "dispatch_done", "alerts", res.Alerts, "sent", res.Sent, "groups", res.Groups,
-		"duplicate", res.Duplicate, "throttled", res.Throttled, "ignored", res.Ignored, "silenced", res.Silenced, "failed", res.Failed)
-	if err == nil {
-		return nil, nil
-	}
+	failures, err := p.report(ctx, res, err)
 	seen := map[*event.Alert]bool{}
-	var errs []error
-	for _, e := range flatten(err) {
-		var de *route.DeliveryError
-		if errors.As(e, &de) && de.Delivered {
-			p.log.ErrorContext(ctx, "delivery_not_recorded", "receiver", de.Receiver, "group", de.GroupKey, "alerts", len(de.Alerts), "error", e,
-				"consequence", "a retry of the same input may send this group again")
-			continue
-		}
-		errs = append(errs, e)
-		if de == nil {
-			continue
-		}
+	for _, de := range failures {
 		for _, a := range de.Alerts {
 			if !seen[a] {
 				seen[a] = true
@@ -564,7 +554,93 @@ func (p *Pipeline) Deliver(ctx context.Context, alerts []*event.Alert) (failed [
 			}
 		}
 	}
+	return failed, err
+}
+
+var errDryRun = errors.New("this pipeline was built for a dry run and sends nothing; give Deps.OnMessage or use Preview")
+
+// report logs a dispatch and sorts its errors: the groups not delivered,
+// and every error but those of groups sent and not recorded, which are
+// logged instead (a retry may send them again, but they were delivered).
+func (p *Pipeline) report(ctx context.Context, res route.Result, err error) ([]*route.DeliveryError, error) {
+	p.log.InfoContext(ctx, "dispatch_done", "alerts", res.Alerts, "sent", res.Sent, "groups", res.Groups,
+		"duplicate", res.Duplicate, "throttled", res.Throttled, "ignored", res.Ignored, "silenced", res.Silenced, "failed", res.Failed)
+	if err == nil {
+		return nil, nil
+	}
+	var (
+		failed []*route.DeliveryError
+		errs   []error
+	)
+	for _, e := range flatten(err) {
+		var de *route.DeliveryError
+		if errors.As(e, &de) && de.Delivered {
+			p.log.ErrorContext(ctx, "delivery_not_recorded", "receiver", de.Receiver, "group", de.GroupKey, "inputs", len(de.Origins), "error", e,
+				"consequence", "a retry of the same input may send this group again")
+			continue
+		}
+		errs = append(errs, e)
+		if de != nil {
+			failed = append(failed, de)
+		}
+	}
 	return failed, errors.Join(errs...)
+}
+
+// Batch collects alerts for one delivery, such as every alert of one
+// Lambda invocation, so that each group is one message however large (see
+// route.Batch): it keeps the first few alerts of each group, cut to a
+// bounded size, and 48 bytes for each other alert. A Batch is for one
+// goroutine and is delivered once.
+type Batch struct {
+	p *Pipeline
+	b *route.Batch
+}
+
+// NewBatch returns an empty Batch.
+func (p *Pipeline) NewBatch() *Batch { return &Batch{p: p, b: p.dispatcher.NewBatch()} }
+
+// Add routes alerts into the batch; nil alerts and alerts without an event
+// are passed over.
+func (b *Batch) Add(alerts ...*event.Alert) {
+	for _, a := range alerts {
+		if a != nil && a.Event != nil {
+			b.b.Add(a)
+		}
+	}
+}
+
+// Len returns how many alerts were added.
+func (b *Batch) Len() int { return b.b.Len() }
+
+// Bytes returns about how much memory the batch holds.
+func (b *Batch) Bytes() int { return b.b.Bytes() }
+
+// Deliver delivers the batch as Pipeline.Deliver does, and returns where
+// the alerts not delivered came from (each origin once; an SQS message id
+// is in each), with the reasons joined in err.
+func (b *Batch) Deliver(ctx context.Context) (failed []event.Origin, err error) {
+	p := b.p
+	if p.dryRun && p.sink == nil {
+		return nil, errDryRun
+	}
+	if b.b.Len() == 0 {
+		return nil, nil
+	}
+	ctx, cancel := withReserve(ctx, DeadlineReserve)
+	defer cancel()
+	res, err := b.b.Dispatch(ctx)
+	failures, err := p.report(ctx, res, err)
+	seen := map[event.Origin]bool{}
+	for _, de := range failures {
+		for _, o := range de.Origins {
+			if !seen[o] {
+				seen[o] = true
+				failed = append(failed, o)
+			}
+		}
+	}
+	return failed, err
 }
 
 // flatten lists the errors errors.Join put together.
