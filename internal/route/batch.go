@@ -316,7 +316,7 @@ func (b *Batch) Dispatch(ctx context.Context) (Result, error) {
 
 // groupError is the DeliveryError of g: its undelivered alerts, by input.
 func (b *Batch) groupError(g *group, delivered bool, err error) *DeliveryError {
-	de := &DeliveryError{Receiver: g.receiver, GroupKey: g.key, Delivered: delivered, Err: err}
+	de := &DeliveryError{Receiver: g.receiver, GroupKey: g.key, Delivered: delivered, Err: err, Count: len(g.fresh)}
 	seen := map[int32]bool{}
 	for _, m := range g.fresh {
 		if !seen[m.origin] {

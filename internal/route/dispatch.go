@@ -164,6 +164,8 @@ type DeliveryError struct {
 	GroupKey string
 	Alerts   []*event.Alert
 	Origins  []event.Origin
+	// Count is how many alerts of the group were not delivered.
+	Count int
 	// Delivered is set when the group was sent but recording that failed:
 	// a retry may send it again.
 	Delivered bool
@@ -181,7 +183,7 @@ func (e *DeliveryError) Error() string {
 	if e.Delivered {
 		what = "delivered but could not record"
 	}
-	return fmt.Sprintf("receiver %q %s group %q (%d alerts): %v", e.Receiver, what, e.GroupKey, len(e.Alerts), msg)
+	return fmt.Sprintf("receiver %q %s group %q (%d alerts): %v", e.Receiver, what, e.GroupKey, max(e.Count, len(e.Alerts)), msg)
 }
 
 // Unwrap returns the cause.
