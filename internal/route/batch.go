@@ -107,11 +107,18 @@ func (b *Batch) origin(o event.Origin) int32 {
 	return i
 }
 
-// Add routes one alert into the batch: an ignored or silenced alert is
-// counted and logged, and the others join the group of every receiver they
-// reach. Only the first alerts of a group are kept; they are cut to a
-// bounded size first, after their key and labels were read.
-func (b *Batch) Add(a *event.Alert) {
+// Add routes alerts into the batch, usually the alerts of one event: an
+// ignored or silenced alert is counted and logged, and the others join the
+// group of every receiver they reach. Only the first alerts of a group are
+// kept; they are cut to a bounded size first, after their key and labels
+// were read.
+func (b *Batch) Add(alerts ...*event.Alert) {
+	for _, a := range alerts {
+		b.add(a)
+	}
+}
+
+func (b *Batch) add(a *event.Alert) {
 	b.res.Alerts++
 	t, log := b.d.tree, b.d.o.Logger
 	labels := t.Labels(a)
