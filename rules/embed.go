@@ -18,5 +18,5 @@ import "embed"
 // them. Data only this package's Go tests read (testdata/panther) stays out
 // of the binary.
 //
-//go:embed *.yaml testdata/README.md testdata/cis testdata/compute testdata/data testdata/iam testdata/logging testdata/root testdata/secrets testdata/signin
+//go:embed *.yaml testdata/README.md testdata/cis testdata/compute testdata/data testdata/iam testdata/logging testdata/root testdata/secrets testdata/self testdata/signin
 var FS embed.FS
