@@ -391,14 +391,56 @@ func (w *boundWriter) value(v *fastjson.Value, depth int) {
 		w.buf = append(w.buf, ']')
 	case fastjson.TypeNumber:
 		b := v.MarshalTo(nil)
-		if len(b) > 64 {
+		switch {
+		case len(b) > 64:
 			w.marker(fmt.Sprintf("number of %d digits", len(b)))
-			return
+		case !jsonNumber(b):
+			// The parser takes numbers JSON does not ("007"): keep the
+			// text, as a string.
+			w.str(b)
+		default:
+			w.buf = append(w.buf, b...)
 		}
-		w.buf = append(w.buf, b...)
 	default: // true, false, null
 		w.buf = v.MarshalTo(w.buf)
 	}
+}
+
+// jsonNumber reports whether b is a number as JSON writes one:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func jsonNumber(b []byte) bool {
+	i := 0
+	digits := func() int {
+		n := 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	start := i
+	if n := digits(); n == 0 || n > 1 && b[start] == '0' {
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(b)
 }
 
 // str writes b as a JSON string; bytes that are not UTF-8 become U+FFFD.

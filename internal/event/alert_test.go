@@ -183,3 +183,36 @@ func TestSelfAlert(t *testing.T) {
 		t.Errorf("self alert record %s", ev.Raw())
 	}
 }
+
+// FuzzBound: whatever record an alert carries, its cut copy is JSON, keeps
+// the alert's key, and is about BoundSize at most.
+func FuzzBound(f *testing.F) {
+	for _, s := range []string{
+		`{"eventID":"e","eventName":"X"}`,
+		`{"eventID":"e","userAgent":"` + strings.Repeat("a", 70<<10) + `"}`,
+		`{"eventID":"e","a":[` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `]}`,
+		`{"eventID":"\u0000\ud800","k":` + strings.Repeat("1", 100) + `}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ev, err := Parse([]byte(s), Origin{Input: "fuzz"})
+		if err != nil {
+			return
+		}
+		a := &Alert{Rule: RuleInfo{ID: "r"}, Event: ev}
+		key := a.Key()
+		// Force the cut even on small records.
+		b := ev.bounded()
+		if !json.Valid(b.Raw()) {
+			t.Fatalf("cut copy is not JSON: %q", b.Raw())
+		}
+		if len(b.Raw()) > BoundSize+64<<10 {
+			t.Fatalf("cut copy of %d bytes", len(b.Raw()))
+		}
+		a.Bound()
+		if a.Key() != key {
+			t.Fatalf("key changed from %q to %q", key, a.Key())
+		}
+	})
+}

@@ -331,3 +331,37 @@ route:
 		t.Errorf("want each message failed at its first store failure, and no input called hostile:\n%s", l)
 	}
 }
+
+// FuzzInvoke: whatever the payload, the handler answers without panicking,
+// and an SQS answer is a partial batch response naming only messages of
+// the batch.
+func FuzzInvoke(f *testing.F) {
+	f.Add([]byte(`{"Records":[{"eventSource":"aws:sqs","messageId":"a","body":"{}"}]}`))
+	f.Add([]byte(`{"Records":[{"eventSource":"aws:sqs","messageId":"a","body":"{\"Records\":[{\"eventID\":\"e\"}]}"},{"eventSource":"aws:sqs","body":"x"}]}`))
+	f.Add([]byte(`{"Records":[{"eventSource":"aws:sqs","messageId":"a"},{"eventSource":"aws:sqs","messageId":"a"}]}`))
+	f.Add([]byte(`{"detail-type":"AWS API Call via CloudTrail","source":"aws.s3","detail":{"eventID":"x"}}`))
+	h := NewHandler(HandlerOptions{Reader: ingest.New(ingest.Options{}), Engines: staticEngines{&fakeEngine{}}})
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		out, err := h.Invoke(context.Background(), payload)
+		if err != nil || out == nil {
+			return
+		}
+		var resp events.SQSEventResponse
+		if err := json.Unmarshal(out, &resp); err != nil {
+			t.Fatalf("answer %q is not a partial batch response: %v", out, err)
+		}
+		var batch events.SQSEvent
+		if json.Unmarshal(payload, &batch) != nil {
+			return
+		}
+		ids := map[string]bool{}
+		for _, m := range batch.Records {
+			ids[m.MessageId] = true
+		}
+		for _, f := range resp.BatchItemFailures {
+			if !ids[f.ItemIdentifier] {
+				t.Fatalf("answer names %q, which is not a message of the batch", f.ItemIdentifier)
+			}
+		}
+	})
+}
