@@ -67,7 +67,7 @@ const (
 	DefaultAnswerReserve = time.Second
 	// MinDeliveryReserve and MaxDeliveryReserve bound the time kept for
 	// delivery after reading: a quarter of the invocation, within them.
-	MinDeliveryReserve = 3 * time.Second
+	MinDeliveryReserve = 4 * time.Second
 	MaxDeliveryReserve = 30 * time.Second
 )
 
