@@ -269,7 +269,8 @@ func (inv *invocation) run(ctx context.Context, end time.Time) {
 	}
 	// Second pass: what ran out of its share gets the time left over.
 	for _, m := range inv.msgs {
-		if !m.timedOut || readBy.IsZero() || time.Until(readBy) <= 0 {
+		if !m.timedOut || m.failed || readBy.IsZero() || time.Until(readBy) <= 0 {
+			// A message already failed (a bad record) is retried anyway.
 			continue
 		}
 		mctx, cancel := context.WithDeadline(ctx, readBy)
