@@ -55,6 +55,7 @@ type statement struct {
 	actions   []string
 	resources []any
 	principal any
+	condition map[string]any
 }
 
 func asList(v any) []any {
@@ -77,6 +78,7 @@ func statements(where string, doc any) []statement {
 			continue
 		}
 		st := statement{where: where, principal: sm["Principal"]}
+		st.condition, _ = sm["Condition"].(map[string]any)
 		st.effect, _ = sm["Effect"].(string)
 		if sid, ok := sm["Sid"].(string); ok {
 			st.where += "/" + sid
@@ -124,7 +126,11 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			"FunctionRole/trailwatch/State":                      {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
 			"FunctionRole/trailwatch/ConfigAndSecretParameters":  {"ssm:GetParameter"},
 			"SecretsManagerPolicy/SecretsManagerReferences":      {"secretsmanager:GetSecretValue"},
+			"KmsPolicy/KmsTrailLogFiles":                         {"kms:Decrypt"},
+			"KmsPolicy/KmsSecureStringParameters":                {"kms:Decrypt"},
+			"KmsPolicy/KmsSecrets":                               {"kms:Decrypt"},
 			"KmsPolicy/KmsReferences":                            {"kms:Decrypt"},
+			"KmsPolicy/KmsReadObjects":                           {"kms:Decrypt"},
 			"ReadObjectsPolicy/ConfigAndGeoIPObjects":            {"s3:GetObject"},
 			"SnsPolicy/SnsReceivers":                             {"sns:Publish"},
 			"SesPolicy/EmailReceivers":                           {"ses:SendEmail"},
@@ -175,7 +181,11 @@ func TestIAMResourcesNameOwnResources(t *testing.T) {
 		"FunctionRole/trailwatch/State":                      "[StateTable Arn]",
 		"FunctionRole/trailwatch/ConfigAndSecretParameters":  "parameter${SecretParameterPrefix}*",
 		"SecretsManagerPolicy/SecretsManagerReferences":      "map[Ref:SecretArns]",
+		"KmsPolicy/KmsTrailLogFiles":                         "map[Ref:KmsKeyArns]",
+		"KmsPolicy/KmsSecureStringParameters":                "map[Ref:KmsKeyArns]",
+		"KmsPolicy/KmsSecrets":                               "map[Ref:KmsKeyArns]",
 		"KmsPolicy/KmsReferences":                            "map[Ref:KmsKeyArns]",
+		"KmsPolicy/KmsReadObjects":                           "map[Ref:KmsKeyArns]",
 		"ReadObjectsPolicy/ConfigAndGeoIPObjects":            "map[Ref:ReadObjectArns]",
 		"SnsPolicy/SnsReceivers":                             "map[Ref:SnsTopicArns]",
 		"SesPolicy/EmailReceivers":                           "map[Ref:SesIdentityArns]",

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -371,4 +372,96 @@ func TestSlackDownFailsInvocationAndRetryDeliversOnce(t *testing.T) {
 	if strings.Contains(logs, f.slack.path) {
 		t.Errorf("the function's logs hold the webhook URL:\n%s", logs)
 	}
+}
+
+// TestStateStoreUnreachableAnswersInTime: with DynamoDB accepting
+// connections and never answering, a batch of five log files, 746 events
+// the detectors must look up, is answered with a partial batch response
+// naming every message, before a 10 s function timeout. It used to run
+// into "Task timed out", every log file retried as a whole.
+func TestStateStoreUnreachableAnswersInTime(t *testing.T) {
+	f := newFixture(t, defaultPacks, "env")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	f.env["AWS_ENDPOINT_URL_DYNAMODB"] = "http://" + ln.Addr().String()
+	files := []string{fileTrailDeleted, fileIAM, fileFlowLogs, fileConsoleLogin, fileLargest}
+	var msgs [][2]string
+	for i, file := range files {
+		f.putLog(t, file)
+		msgs = append(msgs, [2]string{fmt.Sprintf("msg-%d", i), string(s3Notification(t, logKey(file)))})
+	}
+	fn := f.start(t)
+
+	const timeout = 10 * time.Second
+	start := time.Now()
+	inv := f.rt.invoke(t, fn, sqsBatch(t, msgs...), timeout)
+	took := inv.answeredAt.Sub(start)
+	ids := batchFailures(t, inv)
+	if !slices.Equal(ids, []string{"msg-0", "msg-1", "msg-2", "msg-3", "msg-4"}) {
+		t.Fatalf("batch item failures %q; want all five messages", ids)
+	}
+	if took >= timeout {
+		t.Fatalf("answered after %s, past the %s timeout", took, timeout)
+	}
+	if n := len(f.slack.allPosts()); n != 0 {
+		t.Errorf("Slack received %d messages although nothing could be recorded as delivered", n)
+	}
+	t.Logf("answered in %s, every message failed", took.Round(time.Millisecond))
+}
+
+// TestTimeBombDoesNotStarveTheBatch: a log file of four million tiny
+// records (a few MB gzipped, far more than the function can read in its
+// time) sent first in a batch fails alone and is reported as refused; the
+// real log file after it is read and delivered. Before, the bomb ate the
+// whole invocation and the real file went back to the queue with it.
+func TestTimeBombDoesNotStarveTheBatch(t *testing.T) {
+	f := newFixture(t, defaultPacks, "env")
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
+	zw.Write([]byte(`{"Records":[`))
+	rec := []byte(`{"eventVersion":"1.08","eventName":"X","eventSource":"x.amazonaws.com"},`)
+	chunk := bytes.Repeat(rec, 10000)
+	for range 400 {
+		zw.Write(chunk)
+	}
+	zw.Write([]byte(`{"eventVersion":"1.08"}]}`))
+	zw.Close()
+	bombKey := "AWSLogs/123837392027/CloudTrail/us-east-1/2023/07/10/123837392027_CloudTrail_us-east-1_20230710T1300Z_bomb.json.gz"
+	f.s3.put(t, trailBucket, bombKey, gz.Bytes())
+	f.putLog(t, fileTrailDeleted)
+	fn := f.start(t)
+
+	const timeout = 10 * time.Second
+	start := time.Now()
+	inv := f.rt.invoke(t, fn, sqsBatch(t,
+		[2]string{"msg-bomb", string(s3Notification(t, bombKey))},
+		[2]string{"msg-real", string(s3Notification(t, logKey(fileTrailDeleted)))},
+	), timeout)
+	took := inv.answeredAt.Sub(start)
+	if ids := batchFailures(t, inv); !slices.Equal(ids, []string{"msg-bomb"}) {
+		t.Fatalf("batch item failures %q; want only msg-bomb", ids)
+	}
+	if took >= timeout {
+		t.Fatalf("answered after %s, past the %s timeout", took, timeout)
+	}
+	wantRules(t, f.slack, rulesTrailDeleted, []string{"trailwatch-input-refused"})
+	t.Logf("%.1f MB gzipped bomb: answered in %s", float64(gz.Len())/1e6, took.Round(time.Millisecond))
 }

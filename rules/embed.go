@@ -20,6 +20,6 @@ import "embed"
 // them. Data only this package's Go tests read (testdata/panther) stays out
 // of the binary.
 //
-//go:embed *.yaml testdata/README.md testdata/cis testdata/compute testdata/data testdata/iam testdata/logging testdata/root testdata/secrets testdata/signin testdata/signin-stream
+//go:embed *.yaml testdata/README.md testdata/cis testdata/compute testdata/data testdata/iam testdata/logging testdata/root testdata/secrets testdata/self testdata/signin testdata/signin-stream
 //go:embed testdata/storage testdata/network testdata/account testdata/threats
 var FS embed.FS

@@ -17,9 +17,9 @@ import (
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/fold"
 	"github.com/trailwatch/trailwatch/internal/ingest"
+	"github.com/trailwatch/trailwatch/internal/matcher"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/route"
-	"github.com/trailwatch/trailwatch/internal/route/matcher"
 	"github.com/trailwatch/trailwatch/internal/rule"
 )
 

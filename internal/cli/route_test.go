@@ -40,7 +40,7 @@ func TestRouteTestEvent(t *testing.T) {
 		"  rule root-activity (high) fired: Root user activity\n",
 		`    dropped: silenced by silences[0] (trailwatch.yaml:17, until 2999-01-01T00:00:00Z: "root-activity duplicates root-console-login here")` + "\n",
 		"  rule root-console-login (critical) fired: Root user signed in to the console\n",
-		`    labels: {account="111122223333", account_name="prod", event_name="ConsoleLogin", event_source="signin.amazonaws.com", principal="root", principal_arn="arn:aws:iam::111122223333:root", principal_type="Root", region="us-east-1", rule="root-console-login", severity="critical", source_ip="192.0.2.0", tag:cis-1.7="true", tag:cis-cloudwatch-1="true", tag:mitre-T1078.004="true"}
+		`    labels: {account="111122223333", account_name="prod", event_id="deb1e1f9-c99b-4612-8e9f-21f93b5d79c0", event_name="ConsoleLogin", event_source="signin.amazonaws.com", principal="root", principal_account="111122223333", principal_arn="arn:aws:iam::111122223333:root", principal_type="Root", region="us-east-1", rule="root-console-login", severity="critical", source_ip="192.0.2.0", tag:cis-1.7="true", tag:cis-cloudwatch-1="true", tag:mitre-T1078.004="true"}
     route (line 8): matches every alert
       route.routes[0] (line 10): matched {severity >= high}; continue: later siblings are tried too
       route.routes[1] (line 14): matched {principal_type = Root}

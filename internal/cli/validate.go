@@ -10,9 +10,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trailwatch/trailwatch/internal/config"
+	"github.com/trailwatch/trailwatch/internal/matcher"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/route"
-	"github.com/trailwatch/trailwatch/internal/route/matcher"
 )
 
 // defaultConfigFile is the configuration read when --config is not given.
@@ -47,6 +47,9 @@ Secret references are checked for syntax only; nothing is fetched.`,
 			}
 			for _, n := range unknownRuleNotes(c, ruleIDs) {
 				fmt.Fprintln(errOut, "note:", n)
+			}
+			for _, w := range route.Warnings(c) {
+				fmt.Fprintln(errOut, "warning:", w)
 			}
 			fmt.Fprintf(out, "config OK: %d receivers, %d routes, %d silences (%d expired)\n",
 				len(c.Receivers), c.CountRoutes(), len(c.Silences), c.ExpiredSilences(time.Now()))

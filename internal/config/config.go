@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/event"
-	"github.com/trailwatch/trailwatch/internal/route/matcher"
+	"github.com/trailwatch/trailwatch/internal/matcher"
 )
 
 // Config is a loaded, validated and cross-checked trailwatch.yaml. It is

@@ -87,7 +87,7 @@ route:
 		{"unknown matcher label", base + `
   routes:
     - matchers: [sevrity = high]
-`, `trailwatch.yaml:9: route.routes[0].matchers[0]: matcher "sevrity = high": unknown label "sevrity" (want one of rule, severity, account, account_name, region, principal, principal_type, principal_arn, role, event_name, event_source, source_ip, tag, tag:<name>)`},
+`, `trailwatch.yaml:9: route.routes[0].matchers[0]: matcher "sevrity = high": unknown label "sevrity" (want one of rule, severity, account, account_name, region, principal, principal_type, principal_arn, principal_account, role, event_name, event_source, source_ip, tag, tag:<name>)`},
 		{"ordering on a non-severity label", base + `
   routes:
     - matchers: [region >= us-east-1]
@@ -163,7 +163,7 @@ route:
 		{"matchers on the root", base + "  matchers: [severity = high]\n",
 			`trailwatch.yaml:7: route.matchers: the root route matches every alert; put matchers on child routes`},
 		{"unknown group_by label", base + "  group_by: [rule, user]\n",
-			`trailwatch.yaml:7: route.group_by[1]: unknown label "user" (want one of rule, severity, account, account_name, region, principal, principal_type, principal_arn, role, event_name, event_source, source_ip, tag:<name>, or ...)`},
+			`trailwatch.yaml:7: route.group_by[1]: unknown label "user" (want one of rule, severity, account, account_name, region, principal, principal_type, principal_arn, principal_account, role, event_name, event_source, source_ip, tag:<name>, or ...)`},
 		{"empty ignore rule", base + `
 ignore:
   - comment: nothing set

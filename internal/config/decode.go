@@ -10,7 +10,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/trailwatch/trailwatch/internal/event"
-	"github.com/trailwatch/trailwatch/internal/route/matcher"
+	"github.com/trailwatch/trailwatch/internal/matcher"
 )
 
 // maxNodes bounds the nodes one file may expand to through aliases, so a

@@ -25,7 +25,7 @@ import (
 	// and timezone must load there exactly as it does on a laptop.
 	_ "time/tzdata"
 
-	"github.com/trailwatch/trailwatch/internal/route/matcher"
+	"github.com/trailwatch/trailwatch/internal/matcher"
 	"github.com/trailwatch/trailwatch/internal/state"
 )
 

@@ -106,13 +106,11 @@ func (d *burst) observe(ctx context.Context, o *obs, learn bool) (*event.Alert, 
 	return d.raise(o, start, t), nil
 }
 
-// eventKey identifies the event: its id, else a digest of its bytes.
-func eventKey(o *obs) string {
-	if id := o.ev.ID(); id != "" {
-		return id
-	}
-	return "raw:" + hash(string(o.ev.Raw()))
-}
+// eventKey identifies the event: its Identity (the eventID with a digest of
+// the fields AWS writes on every delivery path), so that a forged record
+// reusing a real eventID is counted as itself rather than taking the real
+// event's place.
+func eventKey(o *obs) string { return o.ev.Identity() }
 
 // windowStart returns the start of the window t falls in for subject,
 // opening a new window at t when there is none or the last one has closed.

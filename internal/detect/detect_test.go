@@ -72,7 +72,7 @@ func TestFirstSeenCountry(t *testing.T) {
 }
 
 func TestImpossibleTravel(t *testing.T) {
-	clk := newClock(t0())
+	clk := newClock(replayClock())
 	s := newSet(t, geoConfig, Options{Store: state.NewMemory(clk.Now), Geo: locator(t), Now: clk.Now})
 	// The first sign-ins set a baseline; learning does not apply to travel.
 	observe(t, s, login(t, "anaya", tokyo, t0()))
@@ -199,7 +199,7 @@ detectors:
 `
 
 func TestBurstSequence(t *testing.T) {
-	clk := newClock(t0())
+	clk := newClock(replayClock())
 	s := newSet(t, burstConfig, Options{Store: state.NewMemory(clk.Now), Now: clk.Now})
 
 	// Six failed sign-ins for one user in five minutes: one alert, at the fifth.
@@ -641,7 +641,7 @@ detectors:
 	}
 	// The retention is measured in event time even when the store still
 	// holds the entry (a replay with a wall clock far ahead).
-	clk.Set(day(0))
+	clk.Set(replayClock())
 	s2 := newSet(t, `
 detectors:
   - {id: n, kind: first-seen, attribute: network, learning: 1h, retention: 30d}
@@ -661,7 +661,7 @@ detectors:
 // A replay that reads newer logs first still starts learning at the oldest
 // event.
 func TestLearningStartMovesBack(t *testing.T) {
-	clk := newClock(t0())
+	clk := newClock(replayClock())
 	st := state.NewMemory(clk.Now)
 	s := newSet(t, `
 detectors:
@@ -745,7 +745,7 @@ func TestBurstRetryOfAlertingEvent(t *testing.T) {
 // by live delivery of an event a replay learnt; an event that did alert
 // alerts again on a retry with the same key, which delivery deduplicates.
 func TestFirstSeenQuietEventsStayQuiet(t *testing.T) {
-	clk := newClock(t0())
+	clk := newClock(replayClock())
 	s := newSet(t, `
 detectors:
   - {id: n, kind: first-seen, attribute: network, learning: 1h, retention: 30d}
@@ -769,7 +769,7 @@ detectors:
 			t.Fatalf("%s raised no alert the first time but %s the second", ev.ID(), ids(a))
 		}
 	}
-	if a := observe(t, s, news); ids(a) != "n" || a[0].Key() != news.ID()+"|n" {
+	if a := observe(t, s, news); ids(a) != "n" || a[0].Key() != news.Identity()+"|n" {
 		t.Fatalf("retry of an alerting event = %q; want the same alert again", ids(a))
 	}
 }

@@ -88,7 +88,7 @@ func (d *firstSeen) observe(ctx context.Context, o *obs, learn bool) (*event.Ale
 	pk := o.principalKey()
 	key := d.key("v", pk, strings.ReplaceAll(val, "/", "_"))
 	t := o.time()
-	id := o.ev.ID()
+	id := eventKey(o)
 	fresh := fmt.Sprintf("%d|%d|%s", t.Unix(), t.Unix(), hash(id))
 	ttl := d.set.ttlUntil(t.Add(d.retention), time.Hour)
 
@@ -113,7 +113,7 @@ func (d *firstSeen) observe(ctx context.Context, o *obs, learn bool) (*event.Ale
 				return nil, err
 			}
 			isNew = swapped
-		case who == hash(id) && id != "" && first == last:
+		case who == hash(id) && first == last:
 			// The same event again (a retry, or a second delivery path):
 			// answer as the first time; delivery drops the duplicate.
 			isNew = true

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"strings"
@@ -30,7 +31,23 @@ type Options struct {
 	// measured in event time, so replaying archived logs behaves as the
 	// live events did.
 	Now func() time.Time
+	// MaxSkew is how far past the clock an eventTime is believed; a later
+	// one is taken as the clock's time instead, and logged. 0 means
+	// DefaultMaxSkew.
+	MaxSkew time.Duration
+	// Logger receives a line for every eventTime not believed; nil
+	// discards.
+	Logger *slog.Logger
 }
+
+// DefaultMaxSkew is how far in the future an eventTime may lie before the
+// detectors stop believing it. CloudTrail writes the time of the call, so
+// a real event is never later than the moment it is read, give or take
+// clock drift; a record dated later was written by someone else. Believed,
+// one forged record dated 2099 would open a burst window, a first-seen
+// entry, a learning start and a last sign-in location that last until
+// 2099, and every real event until then would be "late" and ignored.
+const DefaultMaxSkew = 5 * time.Minute
 
 // Disabled names a configured detector that does not run, and why.
 type Disabled struct {
@@ -48,6 +65,8 @@ type Set struct {
 	store     state.Store
 	geo       *geoip.Locator
 	now       func() time.Time
+	maxSkew   time.Duration
+	log       *slog.Logger
 
 	names     map[string]bool // event names some detector watches
 	errCodes  map[string]bool // error codes some detector counts
@@ -85,8 +104,14 @@ func New(cfg *Config, o Options) (*Set, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.MaxSkew <= 0 {
+		o.MaxSkew = DefaultMaxSkew
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 	s := &Set{
-		store: o.Store, geo: o.Geo, now: o.Now,
+		store: o.Store, geo: o.Geo, now: o.Now, maxSkew: o.MaxSkew, log: o.Logger,
 		names: map[string]bool{}, errCodes: map[string]bool{},
 		learnSeen: map[string]time.Time{},
 	}
@@ -373,12 +398,24 @@ type obs struct {
 	locDone bool
 }
 
-// time is the event time, or the clock when the event has none.
+// time is the event time, or the clock when the event has none or names
+// a time further ahead of the clock than MaxSkew (see DefaultMaxSkew).
+// Earlier times are believed: replaying archives (check --learn) needs
+// them, and an old time can only open windows that have closed, record
+// values that retention has expired, or move a learning start back, which
+// makes first-seen alerts start sooner, never later.
 func (o *obs) time() time.Time {
 	if !o.tDone {
+		now := o.set.now()
 		o.t = o.ev.Time()
-		if o.t.IsZero() {
-			o.t = o.set.now()
+		switch {
+		case o.t.IsZero():
+			o.t = now
+		case o.t.After(now.Add(o.set.maxSkew)):
+			o.set.log.Warn("event_time_in_future", "event_id", o.ev.ID(), "origin", o.ev.Origin().String(),
+				"event_time", o.ev.Str("eventTime"), "now", now.UTC().Format(time.RFC3339),
+				"consequence", "the detectors use the time of reading instead")
+			o.t = now
 		}
 		o.tDone = true
 	}

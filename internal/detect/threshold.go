@@ -38,12 +38,6 @@ const thresholdSamples = 3
 // (the names of one GetParameters call), and so the state writes it costs.
 const maxDistinctPerEvent = 20
 
-// maxFutureSkew is how far past the clock an event time is believed. Event
-// times come from the record; a later one is counted at the clock's time, so
-// that no record can hold a window open or keep state alive by claiming to
-// come from the future.
-const maxFutureSkew = 15 * time.Minute
-
 // ThresholdLabels are the label names a threshold's by and distinct may use,
 // besides dotted event fields; they read what the alert label of the same
 // name shows, except principal, which names the principal uniquely (its
@@ -417,12 +411,13 @@ func (st *thresholdState) keepSample(s Sample, at time.Time, w time.Duration) {
 }
 
 // thresholdTime is the time a match counts at: the event's own time, so
-// that a replay of archived logs counts as the live events did, but never
-// later than the clock allows (maxFutureSkew), and the clock's time for an
-// event without one.
+// that a replay of archived logs counts as the live events did, but the
+// clock's time for an event without one or dated further ahead of the clock
+// than the detectors believe (DefaultMaxSkew), so that no record can hold a
+// window open or keep state alive by claiming to come from the future.
 func thresholdTime(ev *event.Event, now time.Time) time.Time {
 	t := ev.Time()
-	if t.IsZero() || t.After(now.Add(maxFutureSkew)) {
+	if t.IsZero() || t.After(now.Add(DefaultMaxSkew)) {
 		return now
 	}
 	return t

@@ -85,6 +85,7 @@ func TestThresholdRepeatedSecretReads(t *testing.T) {
 			// Once the window after the alert (at 09:02) has passed, a
 			// continuing burst alerts again.
 			at = t0().Add(12*time.Minute + 30*time.Second)
+			clk.Set(at) // the events are read as they happen
 			var again bool
 			for range 5 {
 				again = again || observeThreshold(t, th, spec, secretRead(t, "mallory", "prod/db", at)) != nil

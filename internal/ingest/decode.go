@@ -34,6 +34,7 @@ type decoder struct {
 	foreign bool   // an S3 object named by a notification: non-JSON content is skipped
 	fetched bool   // inside a fetched S3 object, which may not name further objects
 	lines   bool   // the input is named as JSON Lines (.jsonl, .ndjson)
+	version string // the S3 object version a notification names
 	yield   func(*event.Event, error) bool
 	run     *runState   // shared by every decoder of one iteration
 	in      *inputState // shared by the decoders of one input
@@ -918,6 +919,9 @@ func (d *decoder) s3Record(v *fastjson.Value, idx int) bool {
 	if err != nil {
 		return c.recordErr(idx, fmt.Errorf("S3 object key %s is not URL-encoded correctly: %w", quote(raw), err))
 	}
+	// The version the notification announced, not whatever the key holds
+	// by the time it is read.
+	c.version = string(v.GetStringBytes("s3", "object", "versionId"))
 	return c.fetch(bucket, key, idx)
 }
 
@@ -976,7 +980,7 @@ func (d *decoder) fetch(bucket, key string, idx int) bool {
 	if d.r.fetcher == nil {
 		return c.inputErr(errors.New("S3 objects cannot be read: no S3 client is configured"))
 	}
-	rc, err := d.r.fetcher.Open(d.ctx, bucket, key)
+	rc, err := openVersion(d.ctx, d.r.fetcher, bucket, key, d.version)
 	if err != nil {
 		return c.inputErr(err)
 	}

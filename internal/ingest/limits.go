@@ -102,6 +102,12 @@ type LimitError struct {
 	Max int64
 }
 
+// Refusal says why the input was refused: it was refused on purpose, as
+// too costly or too complex to read, not found unreadable. The Lambda face
+// raises an alert for it (a writer to the log bucket may be trying to blind
+// trailwatch).
+func (e *LimitError) Refusal() string { return e.Error() }
+
 // Error says what was over which limit.
 func (e *LimitError) Error() string {
 	switch e.Limit {

@@ -60,3 +60,34 @@ func (f *S3Fetcher) Open(ctx context.Context, bucket, key string) (io.ReadCloser
 	}
 	return out.Body, nil
 }
+
+// VersionFetcher is a Fetcher that can open one version of an object.
+// S3Fetcher implements it.
+type VersionFetcher interface {
+	OpenVersion(ctx context.Context, bucket, key, version string) (io.ReadCloser, error)
+}
+
+// openVersion opens version of the object when the notification names one
+// and f can, and the object's current version otherwise. Reading the
+// version a notification announced means that overwriting the key after
+// CloudTrail wrote it cannot change what trailwatch reads.
+func openVersion(ctx context.Context, f Fetcher, bucket, key, version string) (io.ReadCloser, error) {
+	if vf, ok := f.(VersionFetcher); ok && version != "" {
+		return vf.OpenVersion(ctx, bucket, key, version)
+	}
+	return f.Open(ctx, bucket, key)
+}
+
+// OpenVersion starts a GetObject of one version of the object and returns
+// its body.
+func (f *S3Fetcher) OpenVersion(ctx context.Context, bucket, key, version string) (io.ReadCloser, error) {
+	out, err := f.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), VersionId: aws.String(version)})
+	if err != nil {
+		var nsk *types.NoSuchKey
+		if errors.As(err, &nsk) {
+			return nil, fmt.Errorf("S3 object version %q does not exist: %w", version, err)
+		}
+		return nil, fmt.Errorf("S3 GetObject of version %q failed: %w", version, err)
+	}
+	return out.Body, nil
+}

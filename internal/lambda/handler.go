@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"sort"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -18,38 +18,70 @@ import (
 )
 
 // Engine evaluates events and delivers the alerts they raise. The pipeline
-// built from the configuration implements it.
+// built from the configuration implements it (see pipelineEngine).
 type Engine interface {
 	// Alerts returns the alerts ev raises; their events are clones that may
 	// be kept. An error is reported; it fails the event's message only when
 	// it says it is Temporary (a state store that a retry may reach), since
 	// retrying cannot fix a rule.
 	Alerts(ctx context.Context, ev *event.Event) ([]*event.Alert, error)
-	// Deliver routes and sends alerts, returning those that could not be
-	// delivered and why. Alerts already delivered before are skipped.
-	Deliver(ctx context.Context, alerts []*event.Alert) (failed []*event.Alert, err error)
+	// NewBatch returns an empty Batch to collect alerts into.
+	NewBatch() Batch
+}
+
+// Batch collects the alerts of an invocation for one delivery, so that a
+// group is one message however many alerts it holds, while holding little
+// of each (*pipeline.Batch).
+type Batch interface {
+	// Add routes alerts into the batch.
+	Add(alerts ...*event.Alert)
+	// Len returns how many alerts were added; Bytes about how much memory
+	// the batch holds.
+	Len() int
+	Bytes() int
+	// Deliver sends the batch and returns where the alerts that were not
+	// delivered came from, with why. Alerts delivered before are skipped.
+	Deliver(ctx context.Context) (failed []event.Origin, err error)
 }
 
 // temporary is implemented by errors a retry may mend, such as a detector's
 // state store being throttled.
 type temporary interface{ Temporary() bool }
 
+// refusal is implemented by ingest errors that refuse input on purpose, as
+// hostile or too costly to read (too complex, too many records), rather
+// than finding it unreadable. Refusal returns the reason, a phrase.
+type refusal interface{ Refusal() string }
+
 // EngineSource returns the engine for the current configuration.
 type EngineSource interface {
 	Engine(ctx context.Context) (Engine, error)
 }
 
+// Defaults of HandlerOptions.
+const (
+	// DefaultMaxHeldBytes is how much a batch of alerts may hold before it
+	// is delivered early.
+	DefaultMaxHeldBytes = 16 << 20
+	// DefaultAnswerReserve is the time kept before the deadline to answer.
+	DefaultAnswerReserve = time.Second
+	// MinDeliveryReserve and MaxDeliveryReserve bound the time kept for
+	// delivery after reading: a quarter of the invocation, within them.
+	MinDeliveryReserve = 4 * time.Second
+	MaxDeliveryReserve = 30 * time.Second
+)
+
 // Handler serves every trigger. It implements the aws-lambda-go Handler
 // interface (Invoke) and is safe for concurrent use.
 type Handler struct {
-	reader  *ingest.Reader
-	engines EngineSource
-	log     *slog.Logger
-	metrics *Metrics
-	now     func() time.Time
-	// flushAt bounds the alerts held before delivery, so a file in which
-	// every record alerts does not hold them all.
-	flushAt int
+	reader          *ingest.Reader
+	engines         EngineSource
+	log             *slog.Logger
+	metrics         *Metrics
+	now             func() time.Time
+	maxHeld         int
+	answerReserve   time.Duration
+	deliveryReserve time.Duration
 }
 
 // HandlerOptions configure a Handler.
@@ -61,37 +93,86 @@ type HandlerOptions struct {
 	// nil disables them.
 	Metrics *Metrics
 	Now     func() time.Time
+	// MaxHeldBytes bounds the alerts held before delivery; a batch that
+	// grows past it is delivered at once (its groups may then become two
+	// messages). 0 means DefaultMaxHeldBytes.
+	MaxHeldBytes int
+	// AnswerReserve is how long before the invocation's deadline every
+	// stage must have stopped; the handler answers by half of it whatever
+	// a stage does. 0 means DefaultAnswerReserve.
+	AnswerReserve time.Duration
+	// DeliveryReserve is how long before the deadline reading stops, so
+	// that what was read can be delivered. 0 means a quarter of the time
+	// the invocation has, within MinDeliveryReserve and MaxDeliveryReserve.
+	DeliveryReserve time.Duration
 }
 
 // NewHandler returns a Handler.
 func NewHandler(o HandlerOptions) *Handler {
-	h := &Handler{reader: o.Reader, engines: o.Engines, log: o.Logger, metrics: o.Metrics, now: o.Now, flushAt: 1000}
+	h := &Handler{reader: o.Reader, engines: o.Engines, log: o.Logger, metrics: o.Metrics, now: o.Now,
+		maxHeld: o.MaxHeldBytes, answerReserve: o.AnswerReserve, deliveryReserve: o.DeliveryReserve}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	if h.now == nil {
 		h.now = time.Now
 	}
+	if h.maxHeld <= 0 {
+		h.maxHeld = DefaultMaxHeldBytes
+	}
+	if h.answerReserve <= 0 {
+		h.answerReserve = DefaultAnswerReserve
+	}
 	return h
 }
 
 // Counts summarise one invocation.
 type Counts struct {
-	Events, Alerts, Skipped, RecordErrors, RuleErrors, FailedDeliveries, FailedMessages int
+	Events, Alerts, Skipped, RecordErrors, RuleErrors, FailedDeliveries, FailedMessages, RefusedInputs int
 }
 
-// invocation is the state of one Invoke call.
+// message is one SQS message of the batch, or the whole payload of any
+// other trigger.
+type message struct {
+	id       string // SQS message id; "" outside SQS
+	payload  []byte // a one-message SQS event, or the payload
+	read     bool   // every record was read and evaluated
+	failed   bool   // reported as failed whatever else happens
+	inBatch  bool   // some alert of it awaits delivery
+	timedOut bool   // its last reading ran out of time
+	input    string // what it was reading then (s3://bucket/key)
+}
+
+// invocation is the state of one Invoke call. The reading goroutine and the
+// watchdog share it under mu; once the watchdog has answered (frozen), the
+// reading goroutine's later findings change nothing.
 type invocation struct {
-	h       *Handler
-	engine  Engine
-	sqs     bool
-	failed  map[string]bool // SQS message ids to report
-	errs    []error         // failures outside SQS messages
-	pending []*event.Alert
-	counts  Counts
+	h      *Handler
+	engine Engine
+	sqs    bool
+
+	mu     sync.Mutex
+	frozen bool
+	msgs   []*message
+	byID   map[string]*message
+	errs   []error // failures outside SQS messages
+	counts Counts
+
+	batch Batch // the reading goroutine's only
 }
 
 // Invoke handles one Lambda payload.
+//
+// Time. With a deadline, reading stops DeliveryReserve before it, and the
+// messages of an SQS batch share the reading time: each gets an equal share
+// of what is left when it starts (what one leaves unused goes to the
+// rest), so one hostile message cannot starve the others; a message that
+// runs out of its share is read again from the start with whatever time
+// remains once every other message is done. Every stage (ingest, rules,
+// detectors and their store, delivery) takes its deadline from the
+// context; and should one not stop in time, the handler answers anyway
+// AnswerReserve/2 before the deadline, reporting every message not
+// completely handled as failed.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	start := h.now()
 	engine, err := h.engines.Engine(ctx)
@@ -99,191 +180,385 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		h.log.ErrorContext(ctx, "config_unavailable", "error", err)
 		return nil, fmt.Errorf("trailwatch has no usable configuration: %w", err)
 	}
-	inv := &invocation{h: h, engine: engine, sqs: isSQS(payload), failed: map[string]bool{}}
-	for ev, err := range h.reader.Payload(ctx, "payload", payload) {
-		if err != nil {
-			inv.inputProblem(ctx, err)
-			continue
-		}
-		inv.counts.Events++
-		alerts, err := engine.Alerts(ctx, ev)
-		if err != nil {
-			inv.counts.RuleErrors++
-			h.log.ErrorContext(ctx, "rule_failed", "event_id", ev.ID(), "origin", ev.Origin().String(), "error", err)
-			var t temporary
-			if errors.As(err, &t) && t.Temporary() {
-				// A failure a retry can mend (state store throttled):
-				// the message is retried rather than its alert lost.
-				inv.fail(ev.Origin().MessageID, err)
+	inv := &invocation{h: h, engine: engine, byID: map[string]*message{}}
+	inv.split(payload)
+
+	dl, ok := ctx.Deadline()
+	if !ok {
+		inv.run(ctx, time.Time{})
+		return inv.answer(ctx, start)
+	}
+	runCtx, cancel := context.WithDeadline(ctx, dl.Add(-h.answerReserve))
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		inv.run(runCtx, dl.Add(-h.answerReserve))
+	}()
+	watchdog := time.NewTimer(time.Until(dl.Add(-h.answerReserve / 2)))
+	defer watchdog.Stop()
+	select {
+	case <-done:
+	case <-watchdog.C:
+		inv.mu.Lock()
+		inv.frozen = true
+		inv.mu.Unlock()
+		h.log.ErrorContext(ctx, "invocation_overran", "consequence", "answered before the deadline; every message not completely handled is reported as failed")
+	}
+	return inv.answer(ctx, start)
+}
+
+// split finds the messages of an SQS batch, each re-wrapped as a
+// one-message SQS event so that ingest names it; any other payload is one
+// message.
+func (inv *invocation) split(payload []byte) {
+	var p fastjson.Parser
+	v, err := p.ParseBytes(payload)
+	if err == nil {
+		recs := v.GetArray("Records")
+		if len(recs) > 0 && string(recs[0].GetStringBytes("eventSource")) == "aws:sqs" {
+			inv.sqs = true
+			for _, r := range recs {
+				id := string(r.GetStringBytes("messageId"))
+				m := &message{id: id, payload: r.MarshalTo([]byte(`{"Records":[`))}
+				m.payload = append(m.payload, ']', '}')
+				if id == "" || inv.byID[id] != nil {
+					// No id to report it by: it fails the whole batch.
+					m.id = ""
+				} else {
+					inv.byID[id] = m
+				}
+				inv.msgs = append(inv.msgs, m)
 			}
+			return
 		}
-		inv.counts.Alerts += len(alerts)
-		inv.pending = append(inv.pending, alerts...)
-		if len(inv.pending) >= h.flushAt {
+	}
+	inv.msgs = []*message{{payload: payload}}
+}
+
+// run reads every message, evaluates its events and delivers their
+// alerts. end is when every stage must have stopped (zero: no deadline).
+func (inv *invocation) run(ctx context.Context, end time.Time) {
+	h := inv.h
+	readBy := end
+	if !end.IsZero() {
+		reserve := h.deliveryReserve
+		if reserve <= 0 {
+			reserve = min(max(time.Until(end)/4, MinDeliveryReserve), MaxDeliveryReserve)
+		}
+		readBy = end.Add(-reserve)
+	}
+	inv.batch = inv.engine.NewBatch()
+
+	// First pass: each message its share of the reading time.
+	for i, m := range inv.msgs {
+		mctx, cancel := ctx, context.CancelFunc(func() {})
+		if !readBy.IsZero() {
+			left := time.Until(readBy)
+			if left <= 0 {
+				cancel()
+				break
+			}
+			mctx, cancel = context.WithDeadline(ctx, time.Now().Add(left/time.Duration(len(inv.msgs)-i)))
+		}
+		inv.read(ctx, mctx, m, false)
+		cancel()
+		if inv.batch.Bytes() > h.maxHeld {
 			inv.deliver(ctx)
 		}
 	}
-	inv.deliver(ctx)
-	inv.counts.FailedMessages = len(inv.failed)
-
-	h.log.InfoContext(ctx, "invocation_done",
-		"events", inv.counts.Events, "alerts", inv.counts.Alerts, "skipped", inv.counts.Skipped,
-		"record_errors", inv.counts.RecordErrors, "rule_errors", inv.counts.RuleErrors,
-		"failed_deliveries", inv.counts.FailedDeliveries, "failed_messages", inv.counts.FailedMessages,
-		"duration_ms", h.now().Sub(start).Milliseconds())
-	if h.metrics != nil {
-		h.metrics.Emit(inv.counts, h.now().Sub(start))
-	}
-
-	if inv.sqs {
-		if len(inv.errs) > 0 {
-			// Failures no message can be blamed for: fail the batch.
-			return nil, errors.Join(inv.errs...)
+	// Second pass: what ran out of its share gets the time left over.
+	for _, m := range inv.msgs {
+		if !m.timedOut || m.failed || readBy.IsZero() || time.Until(readBy) <= 0 {
+			// A message already failed (a bad record) is retried anyway.
+			continue
 		}
-		return json.Marshal(batchResponse(inv.failed))
+		mctx, cancel := context.WithDeadline(ctx, readBy)
+		inv.read(ctx, mctx, m, true)
+		cancel()
+		if inv.batch.Bytes() > h.maxHeld {
+			inv.deliver(ctx)
+		}
 	}
-	// Outside SQS every failure is in errs: fail blames messages only
-	// when it can report them in a batch response.
-	if len(inv.errs) > 0 {
-		return nil, errors.Join(inv.errs...)
+	for _, m := range inv.msgs {
+		switch {
+		case m.timedOut:
+			// Out of its share, and no time was left over for it.
+			inv.fail(m, errors.New("not read within its share of the invocation's time"))
+			inv.refuse(ctx, m, m.input, "not read within its share of the invocation's time")
+		case !m.read && !m.failed:
+			inv.fail(m, errors.New("not read: the invocation ran out of time"))
+		}
 	}
-	return nil, nil
+	inv.deliver(ctx)
+}
+
+// read reads one message within mctx (ctx is the invocation's). A message
+// whose reading ends early for a failure a retry may mend (its detectors'
+// store) is failed at the first such failure, without reading on. One that
+// runs out of time is marked timedOut on its first reading, and failed
+// (and reported to the security team as refused) on its second.
+func (inv *invocation) read(ctx, mctx context.Context, m *message, again bool) {
+	h := inv.h
+	m.timedOut = false
+	var stopped error
+	var refusedInput string
+	for ev, err := range h.reader.Payload(mctx, "payload", m.payload) {
+		if err != nil {
+			if mctx.Err() != nil && errors.Is(err, mctx.Err()) {
+				stopped = err
+				var in *ingest.InputError
+				if errors.As(err, &in) {
+					refusedInput = in.Input
+				}
+				break
+			}
+			inv.inputProblem(ctx, m, err)
+			continue
+		}
+		inv.count(func(c *Counts) { c.Events++ })
+		alerts, err := inv.engine.Alerts(mctx, ev)
+		if len(alerts) > 0 {
+			inv.batch.Add(alerts...)
+			inv.mark(func() { m.inBatch = true })
+			inv.count(func(c *Counts) { c.Alerts += len(alerts) })
+		}
+		if err != nil {
+			// A temporary failure (the detectors' store) fails the message
+			// at once; a bare end of its context (context.DeadlineExceeded
+			// says Temporary too) means it ran out of time.
+			var t temporary
+			isTemp := errors.As(err, &t) && t.Temporary() && any(t) != any(context.DeadlineExceeded)
+			if mctx.Err() != nil && !isTemp {
+				stopped = err
+				break
+			}
+			inv.count(func(c *Counts) { c.RuleErrors++ })
+			h.log.ErrorContext(ctx, "rule_failed", "event_id", ev.ID(), "origin", ev.Origin().String(), "error", err)
+			if isTemp {
+				// A failure a retry can mend (state store throttled or
+				// unreachable): the message is retried rather than its
+				// alert lost, and the rest of it is left for that retry
+				// instead of hammering the store.
+				inv.fail(m, err)
+				return
+			}
+		}
+	}
+	if stopped == nil && mctx.Err() != nil {
+		stopped = mctx.Err()
+	}
+	if stopped == nil {
+		inv.mark(func() { m.read = true })
+		return
+	}
+	if refusedInput == "" {
+		refusedInput = "payload"
+	}
+	m.timedOut, m.input = true, refusedInput
+	if !again {
+		h.log.WarnContext(ctx, "message_out_of_time", "message_id", m.id, "input", refusedInput, "error", stopped,
+			"consequence", "read again if time is left once the other messages are done")
+	}
 }
 
 // inputProblem records a skipped input or an unreadable record.
-func (inv *invocation) inputProblem(ctx context.Context, err error) {
+func (inv *invocation) inputProblem(ctx context.Context, m *message, err error) {
 	log := inv.h.log
 	var skip *ingest.SkipError
 	var rec *ingest.RecordError
 	var in *ingest.InputError
+	var r refusal
 	switch {
 	case errors.As(err, &skip):
-		inv.counts.Skipped++
+		inv.count(func(c *Counts) { c.Skipped++ })
 		log.InfoContext(ctx, "input_skipped", "input", skip.Input, "index", skip.Index, "message_id", skip.MessageID, "reason", skip.Reason)
+		return
 	case errors.As(err, &rec):
-		inv.counts.RecordErrors++
 		log.ErrorContext(ctx, "record_unreadable", "input", rec.Input, "index", rec.Index, "message_id", rec.MessageID, "error", rec.Err)
-		inv.fail(rec.MessageID, err)
+		if errors.As(err, &r) {
+			inv.refuse(ctx, m, rec.Input, r.Refusal())
+		}
 	case errors.As(err, &in):
-		inv.counts.RecordErrors++
 		log.ErrorContext(ctx, "input_unreadable", "input", in.Input, "message_id", in.MessageID, "error", in.Err)
-		inv.fail(in.MessageID, err)
+		if errors.As(err, &r) {
+			inv.refuse(ctx, m, in.Input, r.Refusal())
+		}
 	default:
-		inv.counts.RecordErrors++
 		log.ErrorContext(ctx, "input_unreadable", "error", err)
-		inv.fail("", err)
+	}
+	inv.count(func(c *Counts) { c.RecordErrors++ })
+	inv.fail(m, err)
+}
+
+// InputRefusedRuleID is the rule id of the alert trailwatch raises when it
+// refuses input: too costly to read in time, or refused by ingest as hostile
+// (too complex, too many records). The security team should know: whoever
+// can write to the log bucket or the queue may be trying to blind it.
+const InputRefusedRuleID = "trailwatch-input-refused"
+
+// refuse raises the input-refused alert for input, read from m.
+func (inv *invocation) refuse(ctx context.Context, m *message, input, reason string) {
+	inv.count(func(c *Counts) { c.RefusedInputs++ })
+	inv.h.log.WarnContext(ctx, "input_refused", "input", input, "message_id", m.id, "reason", reason)
+	facts := map[string]string{"input": input, "reason": reason}
+	origin := event.Origin{Input: input, Path: "payload", MessageID: m.id}
+	if m.id != "" {
+		facts["message_id"] = m.id
+		origin.Path = "sqs"
+	}
+	a := event.SelfAlert(event.RuleInfo{
+		ID:       InputRefusedRuleID,
+		Title:    "trailwatch refused input",
+		Severity: event.SeverityHigh,
+		Description: "trailwatch could not read this input: it was too costly to read in time, or built to be (too complex, too many records). " +
+			"Whoever can write to the trail's bucket or the queue can send such input to hide events among it. " +
+			"Find who wrote the object or message; the input is retried and, if it keeps failing, lands in the dead-letter queue.",
+		Tags: []string{"trailwatch", "self"},
+		Locales: map[string]event.LocalText{"ja": {
+			Title:       "trailwatch が入力を拒否しました",
+			Description: "この入力を読めませんでした。時間内に読めないほど重いか、そのように作られた入力です（複雑すぎる、レコードが多すぎる）。トレイルのバケットやキューに書き込める者は、このような入力でイベントを隠せます。オブジェクトやメッセージを書いた者を確認してください。入力は再試行され、失敗が続けばデッドレターキューに入ります。",
+		}},
+	}, "InputRefused", inv.h.now(), facts, origin)
+	a.Summary = fmt.Sprintf("Refused %s: %s", input, reason)
+	a.Summaries = map[string]string{"ja": fmt.Sprintf("%s を拒否しました: %s", input, reason)}
+	inv.batch.Add(a)
+	inv.mark(func() { m.inBatch = true })
+}
+
+func (inv *invocation) mark(f func()) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if !inv.frozen {
+		f()
 	}
 }
 
-// fail blames msgID when there is one, else the whole invocation.
-func (inv *invocation) fail(msgID string, err error) {
-	if inv.sqs && msgID != "" {
-		inv.failed[msgID] = true
-		return
-	}
-	inv.errs = append(inv.errs, err)
+func (inv *invocation) count(f func(*Counts)) {
+	inv.mark(func() { f(&inv.counts) })
 }
 
-// deliver sends the pending alerts and blames failures on their messages.
+// fail reports m as failed; outside SQS (or for a message without an id)
+// the failure fails the invocation.
+func (inv *invocation) fail(m *message, err error) {
+	inv.mark(func() {
+		m.failed = true
+		if !inv.sqs || m.id == "" {
+			inv.errs = append(inv.errs, err)
+		}
+	})
+}
+
+// deliver sends the batch and blames failures on their messages; every
+// message with alerts in it is then settled either way.
 func (inv *invocation) deliver(ctx context.Context) {
-	if len(inv.pending) == 0 {
+	b := inv.batch
+	inv.batch = inv.engine.NewBatch()
+	if b.Len() == 0 {
 		return
 	}
-	alerts := inv.pending
-	inv.pending = nil
-	failed, err := inv.engine.Deliver(ctx, alerts)
-	if err == nil && len(failed) == 0 {
-		return
-	}
-	if len(failed) == 0 {
-		// The engine failed without naming alerts: all of them are in doubt.
-		failed = alerts
-	}
-	inv.counts.FailedDeliveries += len(failed)
-	inv.h.log.ErrorContext(ctx, "delivery_failed", "alerts", len(failed), "error", err)
-	if err == nil {
-		err = fmt.Errorf("%d alerts were not delivered", len(failed))
-	}
-	blamed := false
-	for _, a := range failed {
-		if id := a.Event.Origin().MessageID; inv.sqs && id != "" {
-			inv.failed[id] = true
+	failed, err := b.Deliver(ctx)
+	inv.mark(func() {
+		defer func() {
+			for _, m := range inv.msgs {
+				m.inBatch = false
+			}
+		}()
+		if err == nil && len(failed) == 0 {
+			return
+		}
+		inv.counts.FailedDeliveries += max(len(failed), 1)
+		inv.h.log.ErrorContext(ctx, "delivery_failed", "inputs", len(failed), "error", err)
+		if err == nil {
+			err = fmt.Errorf("alerts from %d inputs were not delivered", len(failed))
+		}
+		blamed := false
+		for _, o := range failed {
+			if m := inv.byID[o.MessageID]; inv.sqs && m != nil {
+				m.failed = true
+				continue
+			}
+			blamed = true
+		}
+		if len(failed) == 0 {
+			// The failure names no input: every message with alerts in the
+			// batch is in doubt.
+			for _, m := range inv.msgs {
+				if m.inBatch {
+					m.failed = true
+					blamed = blamed || !inv.sqs || m.id == ""
+				}
+			}
+		}
+		if blamed {
+			inv.errs = append(inv.errs, err)
+		}
+	})
+}
+
+// answer logs the invocation, emits its metrics and builds the reply: for
+// SQS a partial batch response naming every message not completely handled
+// (not read, read in part, alerts not delivered); otherwise an error when
+// anything failed.
+func (inv *invocation) answer(ctx context.Context, start time.Time) ([]byte, error) {
+	h := inv.h
+	inv.mu.Lock()
+	inv.frozen = true
+	var failed []string
+	whole := len(inv.errs) > 0
+	for _, m := range inv.msgs {
+		if m.read && !m.failed && !m.inBatch {
 			continue
 		}
-		blamed = true
+		if m.id == "" {
+			whole = true
+			continue
+		}
+		failed = append(failed, m.id)
 	}
-	if blamed {
-		inv.errs = append(inv.errs, err)
+	errs := slices.Clone(inv.errs)
+	c := inv.counts
+	inv.mu.Unlock()
+	c.FailedMessages = len(failed)
+
+	h.log.InfoContext(ctx, "invocation_done",
+		"events", c.Events, "alerts", c.Alerts, "skipped", c.Skipped,
+		"record_errors", c.RecordErrors, "rule_errors", c.RuleErrors,
+		"failed_deliveries", c.FailedDeliveries, "failed_messages", c.FailedMessages,
+		"refused_inputs", c.RefusedInputs, "duration_ms", h.now().Sub(start).Milliseconds())
+	if h.metrics != nil {
+		h.metrics.Emit(c, h.now().Sub(start))
 	}
+
+	if inv.sqs {
+		if whole {
+			// A message without an id cannot be named: fail them all.
+			failed = failed[:0]
+			for _, m := range inv.msgs {
+				if m.id != "" {
+					failed = append(failed, m.id)
+				}
+			}
+			h.log.ErrorContext(ctx, "batch_failed", "error", errors.Join(errs...), "consequence", "every message of the batch is reported as failed")
+		}
+		return json.Marshal(batchResponse(failed))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if len(failed) > 0 || whole {
+		return nil, errors.New("the payload was not completely handled in time")
+	}
+	return nil, nil
 }
 
-func batchResponse(failed map[string]bool) events.SQSEventResponse {
-	ids := make([]string, 0, len(failed))
-	for id := range failed {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
+func batchResponse(failed []string) events.SQSEventResponse {
+	ids := slices.Clone(failed)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
 	resp := events.SQSEventResponse{BatchItemFailures: make([]events.SQSBatchItemFailure, 0, len(ids))}
 	for _, id := range ids {
 		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
 	}
 	return resp
-}
-
-// isSQS reports whether payload is a Lambda SQS event.
-func isSQS(payload []byte) bool {
-	var p fastjson.Parser
-	v, err := p.ParseBytes(payload)
-	if err != nil {
-		return false
-	}
-	recs := v.GetArray("Records")
-	return len(recs) > 0 && string(recs[0].GetStringBytes("eventSource")) == "aws:sqs"
-}
-
-// Metrics writes CloudWatch embedded-metric-format lines, one per
-// invocation, which CloudWatch turns into metrics without API calls.
-type Metrics struct {
-	w        io.Writer
-	function string
-	now      func() time.Time
-}
-
-// NewMetrics returns a Metrics writing to w (the function's stdout).
-func NewMetrics(w io.Writer, function string, now func() time.Time) *Metrics {
-	if now == nil {
-		now = time.Now
-	}
-	return &Metrics{w: w, function: function, now: now}
-}
-
-// Emit writes one line.
-func (m *Metrics) Emit(c Counts, d time.Duration) {
-	names := []string{"Events", "Alerts", "SkippedInputs", "RecordErrors", "RuleErrors", "FailedDeliveries", "FailedMessages"}
-	defs := make([]map[string]string, 0, len(names)+1)
-	for _, n := range names {
-		defs = append(defs, map[string]string{"Name": n, "Unit": "Count"})
-	}
-	defs = append(defs, map[string]string{"Name": "Duration", "Unit": "Milliseconds"})
-	line := map[string]any{
-		"_aws": map[string]any{
-			"Timestamp": m.now().UnixMilli(),
-			"CloudWatchMetrics": []any{map[string]any{
-				"Namespace":  "trailwatch",
-				"Dimensions": [][]string{{"Function"}},
-				"Metrics":    defs,
-			}},
-		},
-		"Function":         m.function,
-		"Events":           c.Events,
-		"Alerts":           c.Alerts,
-		"SkippedInputs":    c.Skipped,
-		"RecordErrors":     c.RecordErrors,
-		"RuleErrors":       c.RuleErrors,
-		"FailedDeliveries": c.FailedDeliveries,
-		"FailedMessages":   c.FailedMessages,
-		"Duration":         d.Milliseconds(),
-	}
-	b, _ := json.Marshal(line)
-	m.w.Write(append(b, '\n'))
 }

@@ -30,6 +30,26 @@ func (f *fakeEngine) Alerts(_ context.Context, ev *event.Event) ([]*event.Alert,
 	return []*event.Alert{{Rule: event.RuleInfo{ID: "any"}, Event: ev.Clone()}}, nil
 }
 
+func (f *fakeEngine) NewBatch() Batch { return &sliceBatch{deliver: f.Deliver} }
+
+// sliceBatch holds every alert and hands them to deliver.
+type sliceBatch struct {
+	alerts  []*event.Alert
+	deliver func(context.Context, []*event.Alert) ([]*event.Alert, error)
+}
+
+func (b *sliceBatch) Add(alerts ...*event.Alert) { b.alerts = append(b.alerts, alerts...) }
+func (b *sliceBatch) Len() int                   { return len(b.alerts) }
+func (b *sliceBatch) Bytes() int                 { return len(b.alerts) * 100 }
+func (b *sliceBatch) Deliver(ctx context.Context) ([]event.Origin, error) {
+	failed, err := b.deliver(ctx, b.alerts)
+	var out []event.Origin
+	for _, a := range failed {
+		out = append(out, a.Event.Origin())
+	}
+	return out, err
+}
+
 func (f *fakeEngine) Deliver(_ context.Context, alerts []*event.Alert) ([]*event.Alert, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -33,8 +33,12 @@ const (
 	EnvGoMemLimit = "GOMEMLIMIT"
 )
 
-// The pipeline is the engine the function runs.
-var _ Engine = (*pipeline.Pipeline)(nil)
+// pipelineEngine is the engine the function runs: the pipeline, whose
+// batches are the handler's.
+type pipelineEngine struct{ *pipeline.Pipeline }
+
+// NewBatch implements Engine.
+func (e pipelineEngine) NewBatch() Batch { return e.Pipeline.NewBatch() }
 
 // ReloadInterval is how often a warm container re-reads its configuration.
 const ReloadInterval = 60 * time.Second
@@ -87,6 +91,17 @@ func MemoryLimit(memoryMiB int) int64 {
 	return int64(memoryMiB) << 20 * 85 / 100
 }
 
+// MaxHeldBytes is how much pending alerts may hold in a function of the
+// given size before they are delivered early: an eighth of it (16 MiB in
+// 128 MiB), or DefaultMaxHeldBytes when the size is unknown. At 48 bytes an
+// alert, that is about 300,000 alerts in one message per group.
+func MaxHeldBytes(memoryMiB int) int {
+	if memoryMiB <= 0 {
+		return DefaultMaxHeldBytes
+	}
+	return memoryMiB << 20 / 8
+}
+
 // NewLogger returns the function's logger: JSON lines on w (the function's
 // stderr, which Lambda sends to CloudWatch Logs) at level, each naming the
 // function.
@@ -123,15 +138,16 @@ func Setup(env Env, awsCfg aws.Config, stdout io.Writer, log *slog.Logger) (*Han
 		if err != nil {
 			return nil, err
 		}
-		return p, nil
+		return pipelineEngine{p}, nil
 	}
 	reloader := NewReloader(src, build, ReloadInterval, nil, log)
 	h := NewHandler(HandlerOptions{
 		// The handler logs every skipped input and bad record itself.
-		Reader:  ingest.New(ingest.Options{Fetcher: ingest.NewS3Fetcher(s3c)}),
-		Engines: reloader,
-		Logger:  log,
-		Metrics: NewMetrics(stdout, env.Function, nil),
+		Reader:       ingest.New(ingest.Options{Fetcher: ingest.NewS3Fetcher(s3c)}),
+		Engines:      reloader,
+		Logger:       log,
+		Metrics:      NewMetrics(stdout, env.Function, nil),
+		MaxHeldBytes: MaxHeldBytes(env.MemoryMiB),
 	})
 	return h, reloader, nil
 }

@@ -87,6 +87,10 @@ type Deps struct {
 
 	// Retrier retries failed sends; nil means DefaultRetrier.
 	Retrier *notify.Retrier
+	// Pacer says how many messages each receiver can take before a
+	// deadline; groups beyond it are folded into one summary per receiver
+	// (route.Pacer). Nil paces by the receivers' own rates (notify.Pace).
+	Pacer route.Pacer
 
 	// DetectConfig changes the built-in sign-in detectors (detect.Default):
 	// trusted networks, thresholds, detectors turned off. Nil runs the
@@ -182,6 +186,9 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Pipeline, error) 
 	for _, n := range cfg.Notes {
 		p.log.InfoContext(ctx, "config_note", "note", n)
 	}
+	for _, w := range route.Warnings(cfg) {
+		p.log.WarnContext(ctx, "config_warning", "warning", w)
+	}
 
 	// 1. Rules: the chosen built-in packs, the user's files, minus the
 	// disabled ids, with severities overridden.
@@ -238,6 +245,10 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Pipeline, error) 
 	// record, once per (event, rule, receiver).
 	p.retrier = deps.Retrier
 	p.folder = fold.New(fold.Options{Rules: p.rules.Rules()})
+	pacer := deps.Pacer
+	if pacer == nil && p.receivers != nil {
+		pacer = receiverPacer(p.receivers)
+	}
 	p.dispatcher, err = route.NewDispatcher(p.tree, route.DispatcherOptions{
 		Folder:    p.folder,
 		Store:     p.store,
@@ -246,6 +257,7 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Pipeline, error) 
 		Now:       deps.Now,
 		Logger:    deps.Logger,
 		TTL:       time.Duration(cfg.State.TTL),
+		Pacer:     pacer,
 	})
 	if err != nil {
 		return nil, errors.Join(err, p.Close())
@@ -261,7 +273,7 @@ func (d Deps) withDefaults() Deps {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	if d.HTTPClient == nil {
-		d.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+		d.HTTPClient = notify.NewHTTPClient(15 * time.Second)
 	}
 	if d.Stdout == nil {
 		d.Stdout = os.Stdout
@@ -399,7 +411,7 @@ func buildDetectors(ctx context.Context, cfgFile *config.Config, deps Deps, stor
 			return nil, fmt.Errorf("detectors: %w", err)
 		}
 	}
-	set, err := detect.New(cfg, detect.Options{Store: store, Geo: deps.Geo, Now: deps.Now})
+	set, err := detect.New(cfg, detect.Options{Store: store, Geo: deps.Geo, Now: deps.Now, Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -430,7 +442,7 @@ func openStore(cfg *config.Config, deps Deps) (state.Store, bool, error) {
 		if deps.DynamoDB == nil {
 			return nil, false, fmt.Errorf("state table %q: no DynamoDB client (no AWS configuration was given)", deps.StateTable)
 		}
-		return state.NewDynamoDB(deps.DynamoDB, deps.StateTable, deps.Now), true, nil
+		return dynamoStore(deps.DynamoDB, deps.StateTable, deps.Now), true, nil
 	}
 	switch cfg.State.Backend {
 	case config.BackendMemory:
@@ -439,7 +451,7 @@ func openStore(cfg *config.Config, deps Deps) (state.Store, bool, error) {
 		if deps.DynamoDB == nil {
 			return nil, false, cfg.Errorf("state.table", "no DynamoDB client for table %q (no AWS configuration was given)", cfg.State.Table)
 		}
-		return state.NewDynamoDB(deps.DynamoDB, cfg.State.Table, deps.Now), true, nil
+		return dynamoStore(deps.DynamoDB, cfg.State.Table, deps.Now), true, nil
 	default:
 		path, err := cfg.FilePath()
 		if err != nil {
@@ -451,6 +463,13 @@ func openStore(cfg *config.Config, deps Deps) (state.Store, bool, error) {
 		}
 		return f, true, nil
 	}
+}
+
+// dynamoStore is the DynamoDB store with every call bounded by
+// state.CallTimeout, so that a table that does not answer fails each call
+// in seconds and the caller can fail its input in time.
+func dynamoStore(client state.DynamoDBAPI, table string, now func() time.Time) state.Store {
+	return state.WithCallTimeout(state.NewDynamoDB(client, table, now), state.CallTimeout)
 }
 
 // Config returns the configuration the pipeline was built from.
@@ -521,7 +540,7 @@ func (e *DetectorError) Temporary() bool { return true }
 // error is logged.
 func (p *Pipeline) Deliver(ctx context.Context, alerts []*event.Alert) (failed []*event.Alert, err error) {
 	if p.dryRun && p.sink == nil {
-		return alerts, errors.New("this pipeline was built for a dry run and sends nothing; give Deps.OnMessage or use Preview")
+		return alerts, errDryRun
 	}
 	if len(alerts) == 0 {
 		return nil, nil
@@ -529,24 +548,9 @@ func (p *Pipeline) Deliver(ctx context.Context, alerts []*event.Alert) (failed [
 	ctx, cancel := withReserve(ctx, DeadlineReserve)
 	defer cancel()
 	res, err := p.dispatcher.Dispatch(ctx, alerts)
-	p.log.InfoContext(ctx, "dispatch_done", "alerts", res.Alerts, "sent", res.Sent, "groups", res.Groups,
-		"duplicate", res.Duplicate, "throttled", res.Throttled, "ignored", res.Ignored, "silenced", res.Silenced, "failed", res.Failed)
-	if err == nil {
-		return nil, nil
-	}
+	failures, err := p.report(ctx, res, err)
 	seen := map[*event.Alert]bool{}
-	var errs []error
-	for _, e := range flatten(err) {
-		var de *route.DeliveryError
-		if errors.As(e, &de) && de.Delivered {
-			p.log.ErrorContext(ctx, "delivery_not_recorded", "receiver", de.Receiver, "group", de.GroupKey, "alerts", len(de.Alerts), "error", e,
-				"consequence", "a retry of the same input may send this group again")
-			continue
-		}
-		errs = append(errs, e)
-		if de == nil {
-			continue
-		}
+	for _, de := range failures {
 		for _, a := range de.Alerts {
 			if !seen[a] {
 				seen[a] = true
@@ -554,7 +558,93 @@ func (p *Pipeline) Deliver(ctx context.Context, alerts []*event.Alert) (failed [
 			}
 		}
 	}
+	return failed, err
+}
+
+var errDryRun = errors.New("this pipeline was built for a dry run and sends nothing; give Deps.OnMessage or use Preview")
+
+// report logs a dispatch and sorts its errors: the groups not delivered,
+// and every error but those of groups sent and not recorded, which are
+// logged instead (a retry may send them again, but they were delivered).
+func (p *Pipeline) report(ctx context.Context, res route.Result, err error) ([]*route.DeliveryError, error) {
+	p.log.InfoContext(ctx, "dispatch_done", "alerts", res.Alerts, "sent", res.Sent, "groups", res.Groups,
+		"duplicate", res.Duplicate, "throttled", res.Throttled, "ignored", res.Ignored, "silenced", res.Silenced, "failed", res.Failed)
+	if err == nil {
+		return nil, nil
+	}
+	var (
+		failed []*route.DeliveryError
+		errs   []error
+	)
+	for _, e := range flatten(err) {
+		var de *route.DeliveryError
+		if errors.As(e, &de) && de.Delivered {
+			p.log.ErrorContext(ctx, "delivery_not_recorded", "receiver", de.Receiver, "group", de.GroupKey, "inputs", len(de.Origins), "error", e,
+				"consequence", "a retry of the same input may send this group again")
+			continue
+		}
+		errs = append(errs, e)
+		if de != nil {
+			failed = append(failed, de)
+		}
+	}
 	return failed, errors.Join(errs...)
+}
+
+// Batch collects alerts for one delivery, such as every alert of one
+// Lambda invocation, so that each group is one message however large (see
+// route.Batch): it keeps the first few alerts of each group, cut to a
+// bounded size, and 48 bytes for each other alert. A Batch is for one
+// goroutine and is delivered once.
+type Batch struct {
+	p *Pipeline
+	b *route.Batch
+}
+
+// NewBatch returns an empty Batch.
+func (p *Pipeline) NewBatch() *Batch { return &Batch{p: p, b: p.dispatcher.NewBatch()} }
+
+// Add routes alerts into the batch; nil alerts and alerts without an event
+// are passed over.
+func (b *Batch) Add(alerts ...*event.Alert) {
+	for _, a := range alerts {
+		if a != nil && a.Event != nil {
+			b.b.Add(a)
+		}
+	}
+}
+
+// Len returns how many alerts were added.
+func (b *Batch) Len() int { return b.b.Len() }
+
+// Bytes returns about how much memory the batch holds.
+func (b *Batch) Bytes() int { return b.b.Bytes() }
+
+// Deliver delivers the batch as Pipeline.Deliver does, and returns where
+// the alerts not delivered came from (each origin once; an SQS message id
+// is in each), with the reasons joined in err.
+func (b *Batch) Deliver(ctx context.Context) (failed []event.Origin, err error) {
+	p := b.p
+	if p.dryRun && p.sink == nil {
+		return nil, errDryRun
+	}
+	if b.b.Len() == 0 {
+		return nil, nil
+	}
+	ctx, cancel := withReserve(ctx, DeadlineReserve)
+	defer cancel()
+	res, err := b.b.Dispatch(ctx)
+	failures, err := p.report(ctx, res, err)
+	seen := map[event.Origin]bool{}
+	for _, de := range failures {
+		for _, o := range de.Origins {
+			if !seen[o] {
+				seen[o] = true
+				failed = append(failed, o)
+			}
+		}
+	}
+	return failed, err
 }
 
 // flatten lists the errors errors.Join put together.

@@ -232,6 +232,8 @@ func (d *Deps) fillAWSClients() {
 		}
 	}
 	if d.DynamoDB == nil {
-		d.DynamoDB = dynamodb.NewFromConfig(cfg)
+		// Bounded retries and attempts: an unreachable table must fail a
+		// call in about a second, not eat the invocation.
+		d.DynamoDB = dynamodb.NewFromConfig(cfg, state.DynamoDBOptions)
 	}
 }

@@ -82,6 +82,19 @@ type DispatcherOptions struct {
 	// Folder folds the alerts of one event bound for one receiver into one
 	// message; nil folds ranking by severity and rule id alone.
 	Folder *fold.Folder
+	// Pacer, when set, says how many messages each receiver can still be
+	// sent before the delivery's deadline; groups beyond that are folded
+	// into one summary message per receiver. Nil sends every group.
+	Pacer Pacer
+}
+
+// Pacer says how many more messages a receiver may be sent before until;
+// the notify layer's per-receiver rate limiter implements it. A Dispatch
+// sends a receiver at most that many messages: the most severe groups on
+// their own, the rest folded into one summary (a flood is neither sent in
+// full nor dropped).
+type Pacer interface {
+	Capacity(receiver string, until time.Time) int
 }
 
 // Dispatcher routes batches of alerts to receivers. It is safe for
@@ -149,12 +162,17 @@ type Result struct {
 }
 
 // DeliveryError is one group that could not be rendered, delivered or
-// recorded. Alerts holds every alert of the group, so a caller can name the
-// inputs to retry (an SQS message id is in each event's Origin).
+// recorded. Origins names the input of every alert of the group that was
+// not delivered (an SQS message id is in each), so a caller can name the
+// inputs to retry; Alerts holds those alerts themselves when the
+// Dispatcher was handed them all (Dispatch), or the few a Batch keeps.
 type DeliveryError struct {
 	Receiver string
 	GroupKey string
 	Alerts   []*event.Alert
+	Origins  []event.Origin
+	// Count is how many alerts of the group were not delivered.
+	Count int
 	// Delivered is set when the group was sent but recording that failed:
 	// a retry may send it again.
 	Delivered bool
@@ -172,143 +190,73 @@ func (e *DeliveryError) Error() string {
 	if e.Delivered {
 		what = "delivered but could not record"
 	}
-	return fmt.Sprintf("receiver %q %s group %q (%d alerts): %v", e.Receiver, what, e.GroupKey, len(e.Alerts), msg)
+	return fmt.Sprintf("receiver %q %s group %q (%d alerts): %v", e.Receiver, what, e.GroupKey, max(e.Count, len(e.Alerts)), msg)
 }
 
 // Unwrap returns the cause.
 func (e *DeliveryError) Unwrap() error { return e.Err }
 
-// group is the alerts of one batch bound for one (receiver, route,
-// group_by values).
-type group struct {
-	key      string
-	receiver string
-	route    *Route
-	labels   map[string]string
-	// alerts are every rule's alert, as routed and recorded; msgs the
-	// messages they make, the alerts of one event folded into one.
-	alerts []*event.Alert
-	msgs   []*event.Alert
-}
-
-// candidate is one alert bound for one receiver by one route.
-type candidate struct {
-	alert  *event.Alert
-	route  *Route
-	labels map[string]string
-	done   bool
-	err    error
-}
-
 // Dispatch routes alerts, drops ignored, silenced and already delivered
 // ones, groups the rest per receiver and group_by values, holds back groups
 // notified within their repeat interval (adding to their count), and
 // delivers the others. A failed group is returned as a *DeliveryError
-// (joined with errors.Join) and its alerts stay undelivered, so dispatching
-// them again retries exactly those. Result is valid even with an error.
+// (joined with errors.Join) naming every alert of it that was not
+// delivered, so dispatching them again retries exactly those. Result is
+// valid even with an error. Dispatch keeps a reference to every alert until
+// it returns; to hold many alerts in little memory, use a Batch.
 func (d *Dispatcher) Dispatch(ctx context.Context, alerts []*event.Alert) (Result, error) {
-	res := Result{Alerts: len(alerts)}
-	now := d.o.Now()
-	log := d.o.Logger
-	var errs []error
-
-	// Route every alert; keep one candidate per (alert, receiver).
-	var cands []*candidate
-	seen := map[string]bool{} // receiver|alert key, within this batch
+	b := d.newBatch(true)
+	valid := make([]*event.Alert, 0, len(alerts))
 	for i, a := range alerts {
 		if a == nil || a.Event == nil {
-			errs = append(errs, fmt.Errorf("route: alert %d of the batch has no event", i))
+			b.errs = append(b.errs, fmt.Errorf("route: alert %d of the batch has no event", i))
+			b.res.Alerts++
 			continue
 		}
-		labels := d.tree.Labels(a)
-		if ig := d.tree.Ignored(labels, now); ig != nil {
-			res.Ignored++
-			log.Info("alert_ignored", "event_id", a.Event.ID(), "rule_id", a.Rule.ID, "ignore", ig.String())
-			continue
-		}
-		if s := d.tree.Silenced(labels, now); s != nil {
-			res.Silenced++
-			log.Info("alert_silenced", "event_id", a.Event.ID(), "rule_id", a.Rule.ID, "silence", s.String())
-			continue
-		}
-		reached := map[string]bool{}
-		for _, r := range d.tree.Match(labels) {
-			if reached[r.Receiver] {
-				continue // two routes to one receiver deliver once
-			}
-			reached[r.Receiver] = true
-			dk := r.Receiver + "|" + a.Key()
-			if seen[dk] {
-				res.Duplicate++
-				continue
-			}
-			seen[dk] = true
-			cands = append(cands, &candidate{alert: a, route: r, labels: labels})
-		}
+		valid = append(valid, a)
 	}
-
-	// Drop what was delivered before. The reads run concurrently: against
-	// DynamoDB each is a round trip.
-	parallel(len(cands), storeParallel, func(i int) {
-		c := cands[i]
-		_, c.done, c.err = d.o.Store.Get(ctx, deliveredKey(c.route.Receiver, c.alert))
-	})
-	var live []*candidate
-	for _, c := range cands {
-		a, r := c.alert, c.route
-		switch {
-		case c.err != nil:
-			errs = append(errs, &DeliveryError{Receiver: r.Receiver, GroupKey: "-", Alerts: []*event.Alert{a},
-				Err: fmt.Errorf("read delivery record of event %s rule %s: %w", a.Event.ID(), a.Rule.ID, c.err)})
-			res.Failed++
-			continue
-		case c.done:
-			res.Duplicate++
-			log.Debug("alert_duplicate", "event_id", a.Event.ID(), "rule_id", a.Rule.ID, "receiver", r.Receiver)
-			continue
-		}
-		live = append(live, c)
-	}
-	groups := d.group(live)
-
-	outcomes := make([]outcome, len(groups))
-	parallel(len(groups), d.o.Parallel, func(i int) { outcomes[i] = d.deliverGroup(ctx, groups[i], now) })
-	for i, o := range outcomes {
-		g := groups[i]
-		switch {
-		case o.err != nil:
-			res.Failed += len(g.alerts)
-			errs = append(errs, o.err)
-		case o.throttled:
-			res.Throttled += len(g.alerts)
-		default:
-			res.Sent += len(g.alerts)
-			res.Groups++
-		}
-	}
-	return res, errors.Join(errs...)
+	// One Add, so that the alerts of each event fold into one message
+	// whatever their order in the slice.
+	b.Add(valid...)
+	return b.Dispatch(ctx)
 }
 
 type outcome struct {
 	throttled bool
 	err       error
+	// rg is the message a prepared group sends; release gives its repeat
+	// interval back after a failure, and record marks it delivered
+	// ("sent", or "folded" into a summary).
+	rg      *render.Group
+	release func() error
+	record  func(how string) error
 }
 
-// deliverGroup throttles, renders, delivers and records one group.
-func (d *Dispatcher) deliverGroup(ctx context.Context, g *group, now time.Time) outcome {
-	st, log := d.o.Store, d.o.Logger
+// prepareGroup takes one group up to its send: the repeat interval (a
+// group notified within it is counted and recorded here), the pending
+// count, and the message to send.
+func (d *Dispatcher) prepareGroup(ctx context.Context, b *Batch, g *group, now time.Time) outcome {
+	// st fails fast once any call of this Dispatch failed; raw is the
+	// store itself, for the bookkeeping that must be tried all the same.
+	st, raw, log := b.store, d.o.Store, d.o.Logger
 	h := hashKey(g.key)
-	n := len(g.msgs)
+	n := g.freshMsgs
 	fail := func(delivered bool, err error) outcome {
-		log.Error("group_failed", "receiver", g.receiver, "group", g.key, "alerts", len(g.alerts), "messages", n, "error", err)
-		return outcome{err: &DeliveryError{Receiver: g.receiver, GroupKey: g.key, Alerts: g.alerts, Delivered: delivered, Err: err}}
+		log.Error("group_failed", "receiver", g.receiver, "group", g.key, "alerts", n, "error", err)
+		return outcome{err: b.groupError(g, delivered, err)}
 	}
 
 	// Bookkeeping after the send (or after a failure) must happen even when
 	// ctx has just run out: a lease left behind would hold the group's
-	// retry back, and a send not recorded would be repeated.
+	// retry back, and a send not recorded would be repeated. It may run a
+	// little past ctx's deadline (recordGrace, less than the reserve the
+	// pipeline keeps before the invocation's end), never longer.
 	after := func() (context.Context, context.CancelFunc) {
-		return context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+		dl := time.Now().Add(recordTimeout)
+		if cd, ok := ctx.Deadline(); ok && cd.Add(recordGrace).Before(dl) {
+			dl = cd.Add(recordGrace)
+		}
+		return context.WithDeadline(context.WithoutCancel(ctx), dl)
 	}
 
 	// Repeat interval: whoever stores the lease sends; the others add their
@@ -323,11 +271,11 @@ func (d *Dispatcher) deliverGroup(ctx context.Context, g *group, now time.Time) 
 		actx, cancel := after()
 		defer cancel()
 		var errs []error
-		if err := st.Delete(actx, lease); err != nil {
+		if err := raw.Delete(actx, lease); err != nil {
 			errs = append(errs, fmt.Errorf("release repeat interval of the group: %w", err))
 		}
 		if pending > 0 {
-			if _, err := st.Add(actx, pend, pending, pendTTL); err != nil {
+			if _, err := raw.Add(actx, pend, pending, pendTTL); err != nil {
 				errs = append(errs, fmt.Errorf("give back %d pending alerts of the group: %w", pending, err))
 			}
 		}
@@ -342,10 +290,10 @@ func (d *Dispatcher) deliverGroup(ctx context.Context, g *group, now time.Time) 
 			if _, err := st.Add(ctx, pend, int64(n), pendTTL); err != nil {
 				return fail(false, fmt.Errorf("count throttled alerts: %w", err))
 			}
-			if err := d.markDelivered(ctx, g, "counted"); err != nil {
+			if err := b.markDelivered(ctx, g, "counted"); err != nil {
 				return fail(true, err)
 			}
-			log.Info("group_throttled", "receiver", g.receiver, "group", g.key, "alerts", len(g.alerts), "messages", n,
+			log.Info("group_throttled", "receiver", g.receiver, "group", g.key, "alerts", n,
 				"repeat_interval", g.route.RepeatInterval.String())
 			return outcome{throttled: true}
 		}
@@ -368,52 +316,53 @@ func (d *Dispatcher) deliverGroup(ctx context.Context, g *group, now time.Time) 
 	rg := &render.Group{
 		Key:      g.key,
 		Receiver: g.receiver,
-		Alerts:   g.msgs[:min(n, d.o.MaxAlerts)],
+		Alerts:   g.examples,
 		Count:    n + int(pending),
 		Labels:   g.labels,
 		Repeat:   repeat,
 	}
-	p, err := d.o.Renderer.Render(d.tree.Kind(g.receiver), g.receiver, rg)
-	if err != nil {
-		return fail(false, errors.Join(err, release()))
+	record := func(how string) error {
+		actx, cancel := after()
+		defer cancel()
+		var errs []error
+		if err := raw.Put(actx, "group:"+h, []byte(now.UTC().Format(time.RFC3339Nano)), d.o.TTL); err != nil {
+			errs = append(errs, fmt.Errorf("record group: %w", err))
+		}
+		if err := b.markDelivered(actx, g, how); err != nil {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
 	}
-	if err := d.o.Deliverer.Deliver(ctx, g.receiver, p, rg); err != nil {
-		return fail(false, errors.Join(err, release()))
-	}
-	log.Info("group_sent", "receiver", g.receiver, "group", g.key, "alerts", len(g.alerts), "messages", n, "count", rg.Count, "repeat", repeat)
-	actx, cancel := after()
-	defer cancel()
-	var errs []error
-	if err := st.Put(actx, "group:"+h, []byte(now.UTC().Format(time.RFC3339Nano)), d.o.TTL); err != nil {
-		errs = append(errs, fmt.Errorf("record group: %w", err))
-	}
-	if err := d.markDelivered(actx, g, "sent"); err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		return fail(true, errors.Join(errs...))
-	}
-	return outcome{}
+	return outcome{rg: rg, release: release, record: record}
 }
 
-// markDelivered records every alert of g as handled for its receiver. The
-// writes run concurrently; every failure is returned.
-func (d *Dispatcher) markDelivered(ctx context.Context, g *group, how string) error {
-	errs := make([]error, len(g.alerts))
-	parallel(len(g.alerts), storeParallel, func(i int) {
-		a := g.alerts[i]
-		if err := d.o.Store.Put(ctx, deliveredKey(g.receiver, a), []byte(how), d.o.TTL); err != nil {
-			errs[i] = fmt.Errorf("record delivery of event %s rule %s: %w", a.Event.ID(), a.Rule.ID, err)
-		}
-	})
-	return errors.Join(errs...)
+// sendGroup renders, sends and records a prepared group.
+func (d *Dispatcher) sendGroup(ctx context.Context, b *Batch, g *group, o outcome) error {
+	fail := func(delivered bool, err error) error {
+		d.o.Logger.Error("group_failed", "receiver", g.receiver, "group", g.key, "alerts", len(g.fresh), "error", err)
+		return b.groupError(g, delivered, err)
+	}
+	p, err := d.o.Renderer.Render(d.tree.Kind(g.receiver), g.receiver, o.rg)
+	if err != nil {
+		return fail(false, errors.Join(err, o.release()))
+	}
+	if err := d.o.Deliverer.Deliver(ctx, g.receiver, p, o.rg); err != nil {
+		return fail(false, errors.Join(err, o.release()))
+	}
+	d.o.Logger.Info("group_sent", "receiver", g.receiver, "group", g.key, "alerts", len(g.fresh), "count", o.rg.Count, "repeat", o.rg.Repeat)
+	if err := o.record("sent"); err != nil {
+		return fail(true, err)
+	}
+	return nil
 }
 
 // storeParallel bounds concurrent store calls of one batch step;
-// recordTimeout bounds the bookkeeping done after a send or a failure.
+// recordTimeout bounds the bookkeeping done after a send or a failure, and
+// recordGrace how far past the send deadline it may run.
 const (
 	storeParallel = 16
 	recordTimeout = 10 * time.Second
+	recordGrace   = time.Second
 )
 
 // parallel calls fn(0) ... fn(n-1), at most limit at a time, and waits for
@@ -437,10 +386,16 @@ func parallel(n, limit int, fn func(i int)) {
 	wg.Wait()
 }
 
-// deliveredKey is the store key recording that alert a reached receiver.
-// Event ids come from the input, so the key is a hash of bounded length.
-func deliveredKey(receiver string, a *event.Alert) string {
-	return "delivered:" + hashKey(receiver+"\x00"+a.Key())
+// deliveredSum names the record that alert key reached receiver. Event ids
+// come from the input, so the store key is a hash of bounded length.
+func deliveredSum(receiver, alertKey string) [16]byte {
+	sum := sha256.Sum256([]byte(receiver + "\x00" + alertKey))
+	return [16]byte(sum[:16])
+}
+
+// deliveredKey is the store key of a deliveredSum.
+func deliveredKey(sum [16]byte) string {
+	return "delivered:" + hex.EncodeToString(sum[:])
 }
 
 func hashKey(s string) string {

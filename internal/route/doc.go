@@ -3,6 +3,10 @@
 // per-route receivers, group_by and repeat_interval), silences with an
 // expiry, scoped ignore rules, and a Dispatcher that groups a batch of
 // alerts, throttles repeats and delivers each (event, rule, receiver) once.
+// A Batch collects many alerts in little memory (the first few of each
+// group whole, 48 bytes for each other), so that one group is one message
+// however large; a Pacer lets a receiver that cannot take every message in
+// time get one summary of the rest.
 //
 // Everything is compiled from the configuration once (config.Config →
 // Tree); matching a label set allocates little and never parses text.

@@ -659,7 +659,7 @@ func TestGroupByAllAndNone(t *testing.T) {
 		groups  int
 	}{
 		{"[]", 1},    // every alert of the route in one message
-		{"[...]", 2}, // the two denied alerts differ only in event id, not in labels
+		{"[...]", 3}, // every label, the event id too: one message per event
 		{"[rule]", 2},
 	} {
 		tr := newTree(t, `

@@ -8,7 +8,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/event"
-	"github.com/trailwatch/trailwatch/internal/route/matcher"
+	"github.com/trailwatch/trailwatch/internal/matcher"
 )
 
 // Route is one compiled node of the tree, with inherited settings resolved.

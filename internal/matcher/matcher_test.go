@@ -81,11 +81,11 @@ func TestParseErrors(t *testing.T) {
 		"= x":                `matcher "= x" does not start with a label name`,
 		"rule":               `matcher "rule" has no operator (want =, !=, =~, !~, or >=, >, <=, < for severity)`,
 		"rule ~ x":           `matcher "rule ~ x" has no operator after "rule" (want =, !=, =~, !~, or >=, >, <=, < for severity)`,
-		"user = bob":         `matcher "user = bob": unknown label "user" (want one of rule, severity, account, account_name, region, principal, principal_type, principal_arn, role, event_name, event_source, source_ip, tag, tag:<name>)`,
+		"user = bob":         `matcher "user = bob": unknown label "user" (want one of rule, severity, account, account_name, region, principal, principal_type, principal_arn, principal_account, role, event_name, event_source, source_ip, tag, tag:<name>)`,
 		"rule =":             `matcher "rule =": missing value (write "" to match an empty or absent label)`,
-		`rule = "open`:       `matcher "rule = \"open": value "open is not a complete double-quoted string`,
+		`rule = "open`:       `matcher "rule = \"open": value "\"open" is not a complete double-quoted string`,
 		"rule =~ a(b":        `matcher "rule =~ a(b": bad regular expression "a(b" (missing closing ))`,
-		"rule =~ a**":        `matcher "rule =~ a**": bad regular expression "a**" (invalid nested repetition operator in ` + "`**`)",
+		"rule =~ a**":        `matcher "rule =~ a**": bad regular expression "a**" (invalid nested repetition operator in "**")`,
 		"account > 1":        `matcher "account > 1": ordering operator > applies to severity only`,
 		"severity >= urgent": `matcher "severity >= urgent": unknown severity "urgent" (want one of info, low, medium, high, critical)`,
 		"severity = urgent":  `matcher "severity = urgent": unknown severity "urgent" (want one of info, low, medium, high, critical)`,
@@ -143,10 +143,10 @@ func TestParseLabels(t *testing.T) {
 	}
 	for src, wantErr := range map[string]string{
 		"rule":          `label "rule" has no value (want name=value)`,
-		"who=me":        `unknown label "who" (want one of rule, severity, account, account_name, region, principal, principal_type, principal_arn, role, event_name, event_source, source_ip, tag:<name>)`,
+		"who=me":        `unknown label "who" (want one of rule, severity, account, account_name, region, principal, principal_type, principal_arn, principal_account, role, event_name, event_source, source_ip, tag:<name>)`,
 		"rule=a,rule=b": `label "rule" is given twice`,
 		"severity=bad":  `label severity: unknown severity "bad" (want one of info, low, medium, high, critical)`,
-		`rule="x`:       `label "rule": value "x is not a complete double-quoted string`,
+		`rule="x`:       `label "rule": value "\"x" is not a complete double-quoted string`,
 	} {
 		if _, err := ParseLabels(src); err == nil || err.Error() != wantErr {
 			t.Errorf("ParseLabels(%q) error\n got: %v\nwant: %s", src, err, wantErr)
@@ -184,4 +184,29 @@ func FuzzParseLabels(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		_, _ = ParseLabels(s)
 	})
+}
+
+// TestErrorsAreOneLine: an error echoes the user's text quoted, so text in
+// a matcher cannot start a line of its own in `trailwatch validate` output
+// (such as a forged "config OK"). The first two inputs are fuzz finds.
+func TestErrorsAreOneLine(t *testing.T) {
+	for _, src := range []string{
+		"principal=\"00000000000\n00000",
+		"rule!~0\xc0\n0",
+		"principal = \"x\nconfig OK: 1 receivers, 1 routes, 0 silences (0 expired)",
+		"severity >= 'a\nconfig OK'",
+		"rule =~ \"(\nconfig OK\"",
+	} {
+		_, err := Parse(src)
+		if err == nil {
+			t.Errorf("Parse(%q) = nil error", src)
+			continue
+		}
+		if strings.ContainsAny(err.Error(), "\n\r") {
+			t.Errorf("Parse(%q) error spans lines: %q", src, err)
+		}
+	}
+	if _, err := ParseLabels("rule=\"a\nconfig OK"); err == nil || strings.Contains(err.Error(), "\n") {
+		t.Errorf("ParseLabels error spans lines: %q", err)
+	}
 }

@@ -1,5 +1,7 @@
-// Package matcher is the label-matcher language shared by routes, silences
-// and the route tester: one matcher per string, such as
+// Package matcher is the label-matcher language: configuration vocabulary
+// that internal/config parses (routes, silences) and internal/route
+// evaluates, kept below both so that neither imports the other for it. One
+// matcher per string, such as
 //
 //	severity >= high
 //	account = 123456789012
@@ -10,6 +12,10 @@
 //
 // Regular expressions are RE2 and anchored at both ends. A label that an
 // alert does not carry has the empty value, as in Alertmanager.
+//
+// Errors quote every piece of the user's text they echo (Go syntax, so a
+// newline reads as \n): an error is always one line, and text written into
+// a matcher cannot forge further lines of `trailwatch validate` output.
 package matcher
 
 import (
@@ -62,7 +68,7 @@ const TagPrefix = "tag:"
 // account_name and role, which routing adds (route.Tree.Labels).
 var knownLabels = [...]string{
 	"rule", "severity", "account", "account_name", "region",
-	"principal", "principal_type", "principal_arn", "role",
+	"principal", "principal_type", "principal_arn", "principal_account", "role",
 	"event_name", "event_source", "source_ip",
 }
 
@@ -187,7 +193,7 @@ func regexpReason(err error, expr string) string {
 		if se.Expr == expr || se.Expr == "" {
 			return string(se.Code)
 		}
-		return string(se.Code) + " in `" + se.Expr + "`"
+		return string(se.Code) + " in " + strconv.Quote(se.Expr)
 	}
 	return err.Error()
 }
@@ -223,13 +229,13 @@ func parseValue(raw string) (string, error) {
 	if raw[0] == '"' || raw[0] == '\'' {
 		if raw[0] == '\'' {
 			if len(raw) < 2 || raw[len(raw)-1] != '\'' || strings.Contains(raw[1:len(raw)-1], "'") {
-				return "", fmt.Errorf("value %s is not a complete single-quoted string", raw)
+				return "", fmt.Errorf("value %q is not a complete single-quoted string", raw)
 			}
 			return raw[1 : len(raw)-1], nil
 		}
 		v, err := strconv.Unquote(raw)
 		if err != nil {
-			return "", fmt.Errorf("value %s is not a complete double-quoted string", raw)
+			return "", fmt.Errorf("value %q is not a complete double-quoted string", raw)
 		}
 		return v, nil
 	}
@@ -382,7 +388,7 @@ func ParseLabels(s string) (map[string]string, error) {
 		if strings.HasPrefix(v, `"`) {
 			u, err := strconv.Unquote(v)
 			if err != nil {
-				return nil, fmt.Errorf("label %q: value %s is not a complete double-quoted string", name, v)
+				return nil, fmt.Errorf("label %q: value %q is not a complete double-quoted string", name, v)
 			}
 			v = u
 		}
