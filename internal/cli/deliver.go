@@ -10,7 +10,6 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 )
@@ -36,7 +35,7 @@ type pipelineRun struct {
 // only when loading their configuration works, and for a dry run the
 // messages written to out instead of being sent.
 func newPipeline(ctx context.Context, path string, dryRun bool, out, errw io.Writer) (*pipeline.Pipeline, error) {
-	cfg, err := config.Load(path, config.Options{})
+	cfg, err := loadConfig(ctx, path, nil)
 	if err != nil {
 		return nil, err
 	}

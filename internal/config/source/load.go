@@ -336,20 +336,28 @@ func (r *reading) remoteRuleFiles(loc Location) ([]config.RuleFile, error) {
 			return nil, err
 		}
 	default:
-		st, err := fsys.Stat(name)
+		// A named object or parameter is read directly (only a missing
+		// one is looked for as a folder), so reading it needs no right to
+		// list what is around it.
+		b, err := fsys.ReadFile(name)
 		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return nil, nil
-		case err != nil:
-			return nil, err
-		case st.IsDir():
-			if names, err = r.walk(fsys, name, loc.Kind); err != nil {
-				return nil, err
+		case err == nil:
+			return r.keep(fsys, loc, []string{name}, map[string][]byte{name: b})
+		case !errors.Is(err, fs.ErrNotExist):
+			return nil, fmt.Errorf("cannot read %s: %w", fsys.store.ref(name), unwrapPath(err))
+		}
+		if names, err = r.walk(fsys, name, loc.Kind); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, nil
 			}
-		default:
-			names = []string{name}
+			return nil, err
 		}
 	}
+	return r.keep(fsys, loc, names, nil)
+}
+
+// keep reads the files found (those not already read) into the snapshot.
+func (r *reading) keep(fsys *remoteFS, loc Location, names []string, read map[string][]byte) ([]config.RuleFile, error) {
 	var out []config.RuleFile
 	for _, n := range names {
 		r.files++
@@ -357,9 +365,12 @@ func (r *reading) remoteRuleFiles(loc Location) ([]config.RuleFile, error) {
 			return nil, fmt.Errorf("more than %d rule files", MaxFiles)
 		}
 		display := fsys.store.ref(n)
-		b, err := fsys.ReadFile(n)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read %s: %w", display, unwrapPath(err))
+		b, ok := read[n]
+		if !ok {
+			var err error
+			if b, err = fsys.ReadFile(n); err != nil {
+				return nil, fmt.Errorf("cannot read %s: %w", display, unwrapPath(err))
+			}
 		}
 		if len(b) > config.MaxFileSize {
 			return nil, fmt.Errorf("%s is larger than %d bytes", display, config.MaxFileSize)
