@@ -78,6 +78,8 @@ webhooks. The same binary runs as an AWS Lambda function.`,
 		newRenderCmd(),
 		newValidateCmd(),
 		newRouteCmd(),
+		newConvertCmd(),
+		newBundleCmd(),
 	)
 	return root
 }

@@ -57,15 +57,22 @@ func (l *Loader) Load(ctx context.Context, ref string) (*config.Config, error) {
 // could be read (nil when it could not be read at all), so that the rules
 // can be checked in the same run. Such a configuration must not be run.
 func (l *Loader) Inspect(ctx context.Context, ref string) (*config.Config, error) {
+	c, _, err := l.inspect(ctx, ref)
+	return c, err
+}
+
+// inspect is Inspect, also returning what was read.
+func (l *Loader) inspect(ctx context.Context, ref string) (*config.Config, *reading, error) {
 	loc, err := Parse(ref)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, nil, fmt.Errorf("config: %w", err)
 	}
 	r := &reading{l: l, ctx: ctx, loc: loc, h: sha256.New(), fsys: map[string]*remoteFS{}, snapshot: memFS{}}
 	data, err := r.readConfig()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	r.config = data
 	display := loc.String()
 	var c *config.Config
 	var perr error
@@ -75,7 +82,7 @@ func (l *Loader) Inspect(ctx context.Context, ref string) (*config.Config, error
 		c, perr = config.Inspect(display, data, l.Options)
 	}
 	if c == nil {
-		return nil, perr
+		return nil, nil, perr
 	}
 	r.c = c
 	r.add(display, data)
@@ -89,7 +96,7 @@ func (l *Loader) Inspect(ctx context.Context, ref string) (*config.Config, error
 	errs = append(errs, r.ruleFiles())
 	errs = append(errs, c.ReadTemplateFiles(r.template))
 	c.Digest = hex.EncodeToString(r.h.Sum(nil))
-	return c, errors.Join(errs...)
+	return c, r, errors.Join(errs...)
 }
 
 // reading is one Load: what was read, and its digest.
@@ -103,6 +110,19 @@ type reading struct {
 	files    int
 	fsys     map[string]*remoteFS
 	snapshot memFS
+	// config is the configuration's text; read lists every file read
+	// after it, for bundles.
+	config []byte
+	read   []readFile
+}
+
+// readFile is one file a configuration named, as read.
+type readFile struct {
+	loc  Location // where it lives
+	data []byte
+	// listed is set for a file found by listing an SSM path: any name, so
+	// a bundle gives it a rule file's extension.
+	listed bool
 }
 
 // add counts one file read into the digest and the limits.
@@ -290,6 +310,7 @@ func (r *reading) digestLocal(name string) error {
 	if err != nil {
 		return err
 	}
+	r.read = append(r.read, readFile{loc: Location{Kind: Local, Path: name}, data: b})
 	return r.add(name, b)
 }
 
@@ -326,12 +347,14 @@ func (r *reading) remoteRuleFiles(loc Location) ([]config.RuleFile, error) {
 		return nil, err
 	}
 	var names []string
+	folder := false
 	switch {
 	case hasMeta(name):
 		if names, err = glob(fsys, name); err != nil {
 			return nil, err
 		}
 	case loc.Folder() || name == ".":
+		folder = true
 		if names, err = r.walk(fsys, name, loc.Kind); err != nil {
 			return nil, err
 		}
@@ -342,10 +365,11 @@ func (r *reading) remoteRuleFiles(loc Location) ([]config.RuleFile, error) {
 		b, err := fsys.ReadFile(name)
 		switch {
 		case err == nil:
-			return r.keep(fsys, loc, []string{name}, map[string][]byte{name: b})
+			return r.keep(fsys, loc, []string{name}, map[string][]byte{name: b}, false)
 		case !errors.Is(err, fs.ErrNotExist):
 			return nil, fmt.Errorf("cannot read %s: %w", fsys.store.ref(name), unwrapPath(err))
 		}
+		folder = true
 		if names, err = r.walk(fsys, name, loc.Kind); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil, nil
@@ -353,11 +377,12 @@ func (r *reading) remoteRuleFiles(loc Location) ([]config.RuleFile, error) {
 			return nil, err
 		}
 	}
-	return r.keep(fsys, loc, names, nil)
+	return r.keep(fsys, loc, names, nil, folder)
 }
 
 // keep reads the files found (those not already read) into the snapshot.
-func (r *reading) keep(fsys *remoteFS, loc Location, names []string, read map[string][]byte) ([]config.RuleFile, error) {
+// folder is set when names come from listing a folder.
+func (r *reading) keep(fsys *remoteFS, loc Location, names []string, read map[string][]byte, folder bool) ([]config.RuleFile, error) {
 	var out []config.RuleFile
 	for _, n := range names {
 		r.files++
@@ -378,6 +403,11 @@ func (r *reading) keep(fsys *remoteFS, loc Location, names []string, read map[st
 		if err := r.add(display, b); err != nil {
 			return nil, err
 		}
+		fl := Location{Kind: loc.Kind, Bucket: loc.Bucket, Path: n}
+		if loc.Kind == SSM {
+			fl.Path = "/" + n
+		}
+		r.read = append(r.read, readFile{loc: fl, data: b, listed: loc.Kind == SSM && folder})
 		// The snapshot keeps the remote layout, so that a rule's test
 		// file written relative to it still names a path inside it.
 		key := snapshotName(loc, n)
@@ -524,6 +554,7 @@ func (r *reading) template(ref string) ([]byte, error) {
 	if err := r.add(loc.String(), b); err != nil {
 		return nil, err
 	}
+	r.read = append(r.read, readFile{loc: loc, data: b})
 	return b, nil
 }
 
