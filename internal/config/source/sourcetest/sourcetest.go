@@ -166,6 +166,24 @@ func (s *SSM) serve(w http.ResponseWriter, r *http.Request) {
 			res["NextToken"] = strconv.Itoa(end)
 		}
 		json.NewEncoder(w).Encode(res)
+	case "PutParameter":
+		name, _ := body["Name"].(string)
+		value, _ := body["Value"].(string)
+		typ, _ := body["Type"].(string)
+		overwrite, _ := body["Overwrite"].(bool)
+		if typ == "" {
+			typ = "String"
+		}
+		if _, exists := s.params[name]; exists && !overwrite {
+			fail("ParameterAlreadyExists", "The parameter already exists. To overwrite this value, set the overwrite option in the request to true.")
+			return
+		}
+		if !strings.HasPrefix(name, "/") && strings.Contains(name, "/") {
+			fail("ValidationException", "Parameter name: can't be prefixed with \"/\" only when hierarchical")
+			return
+		}
+		s.params[name] = param{value, typ}
+		json.NewEncoder(w).Encode(map[string]any{"Version": 1, "Tier": "Standard"})
 	default:
 		fail("UnknownOperationException", op)
 	}
