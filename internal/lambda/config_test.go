@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -197,5 +199,37 @@ func TestReadEnvReloadInterval(t *testing.T) {
 		if _, err := ReadEnv(env(bad)); err == nil || !strings.Contains(err.Error(), "is not a duration from 1s to 24h") {
 			t.Errorf("%q: %v", bad, err)
 		}
+	}
+}
+
+// TestTattletailConfiguration: TRAILWATCH_CONFIG may name a
+// cloudtrail-tattletail configuration; the function runs its rules.
+func TestTattletailConfiguration(t *testing.T) {
+	b, err := os.ReadFile("../../examples/tattletail.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the CLI's default file state store
+	t.Setenv("HOME", t.TempDir())
+	p := filepath.Join(t.TempDir(), "tattletail.toml")
+	os.WriteFile(p, []byte(strings.Replace(string(b), "___YOUR_SLACK_WEBHOOK___", "https://hooks.example.test/services/T0/B0/x", 1)), 0o600)
+	src, err := ParseConfigSource(p, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewReloader(src, func(ctx context.Context, c *config.Config) (Engine, error) {
+		return pipeline.New(ctx, c, pipeline.Deps{NoDetectors: true})
+	}, time.Minute, nil, nil)
+	e, err := r.Engine(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.(*pipeline.Pipeline).Close()
+	var ids []string
+	for _, rl := range e.(*pipeline.Pipeline).Rules().Rules() {
+		ids = append(ids, rl.ID)
+	}
+	if strings.Join(ids, ",") != "create-accesskey,ssm-start-session" {
+		t.Errorf("rules %q", ids)
 	}
 }
