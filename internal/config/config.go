@@ -81,6 +81,12 @@ func (c *Config) UseRuleSources(files []RuleFile, local []string) {
 	c.filesRead = true
 }
 
+// SetLines replaces the lines settings are said to be read from, by
+// setting path ("receivers[0]"): for a configuration converted from another
+// format, whose lines are those of the original file. Settings not named
+// are reported without a line, or with their nearest named parent's.
+func (c *Config) SetLines(lines map[string]int) { c.lines = lines }
+
 // Line returns the line a setting was read from, such as
 // Line("rules.disable[2]"), or the line of the nearest enclosing setting;
 // 0 if none is known.

@@ -263,11 +263,13 @@ type receiver struct {
 	id, name, kind string
 	dest           destination
 	used           bool
+	line           int // of its [[destination]]
 }
 
 type translatedRule struct {
 	id, title, description, jq string
 	receivers                  []string
+	line                       int // of its [[rule]]
 }
 
 var (
@@ -291,7 +293,7 @@ func (t *translation) readDestinations(ds []destination) {
 			t.p.add(t.at("destination", i, "id"), "%s: the id is already used by another destination", who)
 			continue
 		}
-		r := receiver{id: d.ID, dest: d}
+		r := receiver{id: d.ID, dest: d, line: line}
 		switch d.Type {
 		case "slack_webhook":
 			r.kind = config.KindSlack
@@ -402,7 +404,7 @@ func (t *translation) readRules(rs []tomlRule) {
 		} else if _, err := jq.Compile(r.JQMatch); err != nil {
 			t.p.add(t.at("rule", i, "jq_match"), "%s: jq_match: %v", who, strings.TrimPrefix(err.Error(), "jq: "))
 		}
-		tr := translatedRule{title: r.Name, description: r.Description, jq: r.JQMatch}
+		tr := translatedRule{title: r.Name, description: r.Description, jq: r.JQMatch, line: line}
 		if tr.title == "" {
 			tr.title = "rule " + strconv.Itoa(i+1)
 		}
@@ -581,6 +583,15 @@ func Convert(name string, data []byte, o config.Options) (*config.Config, error)
 		// left is in the translation, and is reported as such.
 		return nil, fmt.Errorf("%s: the converted configuration does not load (please report this): %w", name, err)
 	}
+	// Problems found later (a receiver that cannot be built) name the
+	// TOML's lines, not the converted file's; so do notes.
+	c.SetLines(res.translation.lines(c))
+	c.Notes = nil
+	for _, r := range res.translation.receivers {
+		if !r.used {
+			c.Notes = append(c.Notes, fmt.Sprintf("%s:%d: destination %q is named by no rule", name, r.line, r.id))
+		}
+	}
 	for _, r := range c.Receivers {
 		if u, ok := res.urls[r.Name]; ok && r.Slack != nil {
 			r.Slack.WebhookURL = config.LiteralURL(u)
@@ -598,6 +609,30 @@ func Convert(name string, data []byte, o config.Options) (*config.Config, error)
 		Display: name + " [[rule]]",
 	})
 	return c, nil
+}
+
+// lines maps the converted configuration's settings to the lines of the
+// tables they come from.
+func (t *translation) lines(c *config.Config) map[string]int {
+	out := map[string]int{}
+	byName := map[string]int{}
+	for i, r := range t.receivers {
+		out[fmt.Sprintf("receivers[%d]", i)] = r.line
+		byName[r.name] = r.line
+	}
+	if c.Route != nil {
+		for i, r := range c.Route.Routes {
+			out[fmt.Sprintf("route.routes[%d]", i)] = byName[r.Receiver]
+		}
+	}
+	rules := map[string]int{}
+	for _, r := range t.rules {
+		rules[r.id] = r.line
+	}
+	for i, ig := range c.Ignore {
+		out[fmt.Sprintf("ignore[%d]", i)] = rules[ig.Rule]
+	}
+	return out
 }
 
 // configFor is the configuration Convert runs: Translate's, without the

@@ -224,6 +224,20 @@ from_email = "cloudtrail_alerts@example.com"
 	if len(c.Ignore) != 1 || c.Ignore[0].Rule != "quiet" {
 		t.Errorf("ignore = %+v, want the rule without destinations", c.Ignore)
 	}
+	if len(c.Notes) != 0 {
+		t.Errorf("notes %q", c.Notes)
+	}
+	// Later problems and notes name the TOML's lines.
+	if got := c.Line("receivers[1].slack"); got != 17 {
+		t.Errorf("receivers[1] is at line %d, want 17 (its [[destination]])", got)
+	}
+	unused, err := Convert("t.toml", []byte(src+"\n[[destination]]\nid = \"Spare\"\ntype = \"sns\"\nsns_arn = \"arn:aws:sns:us-east-1:123456789012:spare\"\n"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(unused.Notes) != 1 || unused.Notes[0] != `t.toml:28: destination "Spare" is named by no rule` {
+		t.Errorf("notes %q", unused.Notes)
+	}
 }
 
 // TestStrict: unknown keys and tables, missing fields, unknown
