@@ -55,11 +55,23 @@ lint-deploy: node_modules/.package-lock.json
 	node deploy/lint.js deploy/trailwatch.yaml deploy/region-forwarder.yaml deploy/cloudwatch-logs.yaml
 
 # The Lambda deployment package: a static arm64 bootstrap, reproducible.
+# With CONFIG (a path, s3://bucket/key or ssm:NAME), the configuration and
+# every rule, network and template file it names are checked and built in
+# under trailwatch/; the function then reads
+# TRAILWATCH_CONFIG=/var/task/trailwatch/<the configuration's file name>.
+CONFIG ?=
+
 lambda-zip:
 	mkdir -p dist
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -buildvcs=false \
 		-tags lambda.norpc -ldflags '$(LDFLAGS)' -o dist/bootstrap ./cmd/trailwatch
-	$(GO) run ./tools/lambdazip -o dist/lambda.zip dist/bootstrap
+	rm -rf dist/bundle
+	@if [ -n "$(CONFIG)" ]; then \
+		$(GO) run ./cmd/trailwatch bundle '$(CONFIG)' -o dist/bundle && \
+		$(GO) run ./tools/lambdazip -o dist/lambda.zip -dir trailwatch=dist/bundle dist/bootstrap; \
+	else \
+		$(GO) run ./tools/lambdazip -o dist/lambda.zip dist/bootstrap; \
+	fi
 	@sha256sum dist/lambda.zip
 
 clean:

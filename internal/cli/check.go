@@ -64,10 +64,12 @@ instead of sending it (no secret is resolved, no state kept); with --raw or
 --format json, it prints the exact payloads instead. --learn only feeds
 the detectors' state (a baseline from archived logs) and sends nothing.
 
-Skipped inputs and bad records are reported on standard error, followed by a
-summary line. The exit status is 1 when an input could not be read, else 3
-when alerts could not be delivered, else 2 when --fail-on is given and an
-alert at or above that severity fired, else 0.`,
+Skipped inputs, bad records and rules that fail on an event are reported on
+standard error, each naming the input, record and rule, followed by a
+summary line. The exit status is 1 when an input or a record could not be
+read or a rule (or detector) failed on an event, else 3 when alerts could
+not be delivered, else 2 when --fail-on is given and an alert at or above
+that severity fired, else 0.`,
 		Example: `  trailwatch check AWSLogs/
   trailwatch check --packs signin,root --rules my-rules/ --format json log.json.gz
   aws s3 cp s3://trail-bucket/AWSLogs/.../file.json.gz - | trailwatch check --fail-on high
@@ -166,7 +168,9 @@ alert at or above that severity fired, else 0.`,
 			switch {
 			case err != nil:
 				return err
-			case st.inputErrors > 0:
+			case st.errors > 0:
+				// Inputs, records or rules that failed: what was checked is
+				// not everything that was asked for.
 				return &ExitError{Code: 1}
 			case undelivered > 0:
 				return &ExitError{Code: 3, Err: fmt.Errorf("%d alerts could not be delivered", undelivered)}

@@ -187,10 +187,10 @@ func TestCheckInputProblems(t *testing.T) {
 		lines[2] != "2 events, 2 alerts, 0 skipped, 2 errors" {
 		t.Errorf("stderr:\n%s", errs)
 	}
-	// A record error alone does not change the exit status.
-	_, _, code = runCmd(t, newCheckCmd(), "", "--packs", "none", "--rules", rules, bad)
-	if code != 0 {
-		t.Errorf("record error: exit %d; want 0", code)
+	// A record that cannot be decoded fails the run too, named on stderr.
+	_, errs, code = runCmd(t, newCheckCmd(), "", "--packs", "none", "--rules", rules, bad)
+	if code != 1 || !strings.HasPrefix(errs, "trailwatch: "+bad+" record 2: ") {
+		t.Errorf("record error: exit %d; want 1\n%s", code, errs)
 	}
 }
 
@@ -215,8 +215,8 @@ func TestCheckRuleErrorsReported(t *testing.T) {
 	_, errs, code := runCmd(t, newCheckCmd(), listBucket, "--packs", "none", "--rules", rules)
 	want := "trailwatch: rule \"adds\" on - record 0: jq: runtime error: cannot add: string (\"IAMUser\") and number (1)\n" +
 		"1 events, 0 alerts, 0 skipped, 1 errors\n"
-	if code != 0 || errs != want {
-		t.Errorf("exit %d, stderr:\n%s", code, errs)
+	if code != 1 || errs != want {
+		t.Errorf("exit %d (want 1), stderr:\n%s", code, errs)
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 )
@@ -38,7 +37,7 @@ type pipelineRun struct {
 // only when loading their configuration works, and for a dry run each
 // message handed to show instead of being sent (nil drops them).
 func newPipeline(ctx context.Context, path string, dryRun bool, show func(pipeline.Message), errw io.Writer) (*pipeline.Pipeline, error) {
-	cfg, err := config.Load(path, config.Options{})
+	cfg, err := loadConfig(ctx, path, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/fold"
+	"github.com/trailwatch/trailwatch/internal/ingest"
 	"github.com/trailwatch/trailwatch/internal/render"
 	"github.com/trailwatch/trailwatch/internal/rule"
 )
@@ -23,6 +26,7 @@ import (
 type renderOptions struct {
 	rules     ruleFlags
 	eventFile string
+	index     int
 	kinds     []string
 	locale    string
 	tz        string
@@ -52,8 +56,10 @@ as they are delivered. --raw prints the exact payloads instead: the Slack and
 Teams JSON, the webhook document, the SNS message, subject and attributes,
 the email subject, text and HTML, and the stdout line. Nothing is sent.
 
---event names a file holding one CloudTrail record (or an EventBridge event
-whose detail is one). The built-in packs run by default; --packs and --rules
+--event names a file holding the event in any shape "check" reads: one
+record, a log file (gzip or not), JSON Lines, an EventBridge event, an SNS or
+SQS message, a CloudWatch Logs subscription payload. When it holds several
+events, --index picks one. The built-in packs run by default; --packs and --rules
 choose rules as for "check". --rule-id (with --severity, --title, --summary)
 skips the rules and renders one alert of that description instead, to preview
 a message for any event. --count previews a group: the alert stands for that
@@ -78,7 +84,8 @@ byte for byte as they would be sent.`,
 	}
 	f := cmd.Flags()
 	o.rules.register(cmd)
-	f.StringVar(&o.eventFile, "event", "", "file holding one CloudTrail event (required)")
+	f.StringVar(&o.eventFile, "event", "", "file holding the CloudTrail event, in any shape check reads (required)")
+	f.IntVar(&o.index, "index", -1, "when --event holds several events, the one to render (0-based, in the order read)")
 	f.StringSliceVar(&o.kinds, "receiver", nil, "receiver kinds to render, comma-separated: "+strings.Join(render.Kinds(), ", ")+" (default all); with --config, receiver names")
 	f.StringVar(&o.config, "config", "", "render as the receivers of this configuration file would")
 	f.StringVar(&o.locale, "locale", "en", "message language: en or ja")
@@ -149,7 +156,7 @@ func runRender(cmd *cobra.Command, o *renderOptions) error {
 		return err
 	}
 
-	ev, err := readRenderEvent(o.eventFile)
+	ev, err := readRenderEvent(cmd.Context(), o.eventFile, o.index)
 	if err != nil {
 		return err
 	}
@@ -211,7 +218,7 @@ func renderWithConfig(cmd *cobra.Command, o *renderOptions) error {
 			return fmt.Errorf("--receiver %q: %s has no receiver of that name", name, o.config)
 		}
 	}
-	ev, err := readRenderEvent(o.eventFile)
+	ev, err := readRenderEvent(cmd.Context(), o.eventFile, o.index)
 	if err != nil {
 		return err
 	}
@@ -257,32 +264,47 @@ func renderKinds(kinds []string) ([]string, error) {
 	return kinds, nil
 }
 
-// readRenderEvent reads one CloudTrail record from file. An EventBridge
-// event is unwrapped to its detail; a log file ({"Records": [...]}) is
-// refused with a pointer to "check".
-func readRenderEvent(file string) (*event.Event, error) {
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("--event: %w", err)
-	}
-	ev, err := event.Parse(raw, event.Origin{Input: file, Path: "file"})
-	if err != nil {
-		return nil, fmt.Errorf("--event: %w", err)
-	}
-	v := ev.Value()
-	if v.Get("Records") != nil {
-		return nil, fmt.Errorf("--event %s: the file is a CloudTrail log file with a Records list; save one record to a file, or run \"trailwatch check\" over the whole file", file)
-	}
-	if d := v.Get("detail"); d != nil && v.Get("detail-type") != nil {
-		ev, err = event.Parse(d.MarshalTo(nil), event.Origin{Input: file, Path: "eventbridge"})
+// readRenderEvent reads the CloudTrail event to render from file, in any
+// shape check reads: one record, a log file ({"Records": [...]}, gzip or
+// not), JSON Lines, an EventBridge event, an SNS or SQS message, a
+// CloudWatch Logs subscription payload, an S3 notification (whose objects
+// are fetched). The file must hold one event, or index (0-based, in the
+// order read; -1 when not given) picks one.
+func readRenderEvent(ctx context.Context, file string, index int) (*event.Event, error) {
+	r := ingest.New(ingest.Options{Fetcher: &lazyS3Fetcher{}})
+	var (
+		picked  *event.Event
+		n       int
+		skipped []string
+	)
+	for ev, err := range r.Paths(ctx, []string{file}) {
 		if err != nil {
-			return nil, fmt.Errorf("--event %s: EventBridge detail: %w", file, err)
+			var skip *ingest.SkipError
+			if errors.As(err, &skip) {
+				skipped = append(skipped, skip.Reason)
+				continue
+			}
+			return nil, fmt.Errorf("--event: %w", err)
 		}
+		if n == index || (index < 0 && n == 0) {
+			picked = ev.Clone()
+		}
+		n++
 	}
-	if ev.Name() == "" {
+	switch {
+	case n == 0 && len(skipped) > 0:
+		return nil, fmt.Errorf("--event %s holds no CloudTrail event (skipped: %s)", file, strings.Join(skipped, "; "))
+	case n == 0:
+		return nil, fmt.Errorf("--event %s holds no CloudTrail event", file)
+	case index < 0 && n > 1:
+		return nil, fmt.Errorf("--event %s holds %d events; pick one with --index 0 to %d, or run \"trailwatch check\" over the whole file", file, n, n-1)
+	case index >= n:
+		return nil, fmt.Errorf("--index %d: %s holds %d events (0 to %d)", index, file, n, n-1)
+	}
+	if picked.Name() == "" {
 		return nil, fmt.Errorf("--event %s: the record has no eventName; is it a CloudTrail event?", file)
 	}
-	return ev, nil
+	return picked, nil
 }
 
 // renderAlerts returns the alerts to preview: one described by --rule-id,

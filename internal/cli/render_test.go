@@ -125,7 +125,7 @@ func TestRenderAllKindsAndTemplates(t *testing.T) {
 
 func TestRenderErrors(t *testing.T) {
 	ev := writeRenderFile(t, "root.json", rootLoginEvent)
-	records := writeRenderFile(t, "log.json", `{"Records":[`+rootLoginEvent+`]}`)
+	records := writeRenderFile(t, "log.json", `{"Records":[`+rootLoginEvent+`,`+rootLoginEvent+`]}`)
 	badTmpl := writeRenderFile(t, "bad.tmpl", "{{.Title")
 	listEvent := writeRenderFile(t, "other.json", `{"eventName":"ListBuckets","eventSource":"s3.amazonaws.com"}`)
 	for _, c := range []struct {
@@ -134,7 +134,8 @@ func TestRenderErrors(t *testing.T) {
 	}{
 		{nil, "--event is required: name a file holding one CloudTrail event"},
 		{[]string{"--event", ev, "--receiver", "pager"}, `--receiver "pager": unknown receiver kind (want slack, slackbot, teams, webhook, sns, email, stdout)`},
-		{[]string{"--event", records}, "the file is a CloudTrail log file with a Records list"},
+		{[]string{"--event", records}, "log.json holds 2 events; pick one with --index 0 to 1"},
+		{[]string{"--event", records, "--index", "2"}, "--index 2: " + records + " holds 2 events (0 to 1)"},
 		{[]string{"--event", ev, "--severity", "high"}, "--severity describes a --rule-id alert; give --rule-id too"},
 		{[]string{"--event", ev, "--rule-id", "x", "--severity", "urgent"}, `--severity: unknown severity "urgent"`},
 		{[]string{"--event", ev, "--rule-id", "x", "--template", "slack.title=" + badTmpl}, `template "slack.title" does not parse: template: slack.title:1: unclosed action`},
@@ -142,7 +143,7 @@ func TestRenderErrors(t *testing.T) {
 		{[]string{"--event", ev, "--timezone", "Mars/Olympus"}, `--timezone "Mars/Olympus"`},
 		{[]string{"--event", ev, "--count", "0"}, "--count is 0; it must be at least 1"},
 		{[]string{"--event", listEvent, "--packs", "signin"}, "no rule matched ListBuckets in " + listEvent},
-		{[]string{"--event", filepath.Join(t.TempDir(), "missing.json")}, "--event: open "},
+		{[]string{"--event", filepath.Join(t.TempDir(), "missing.json")}, "missing.json: no such file or directory"},
 	} {
 		_, _, err := runRenderCmd(t, c.args...)
 		if err == nil {

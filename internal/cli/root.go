@@ -80,6 +80,8 @@ webhooks. The same binary runs as an AWS Lambda function.`,
 		newRouteCmd(),
 		newReportCmd(),
 		newReplayCmd(),
+		newConvertCmd(),
+		newBundleCmd(),
 	)
 	return root
 }

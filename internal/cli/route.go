@@ -91,7 +91,7 @@ func runRouteTest(cmd *cobra.Command, f routeTestFlags) error {
 		}
 		now = t
 	}
-	c, err := config.Load(f.config, config.Options{Now: func() time.Time { return now }})
+	c, err := loadConfig(cmd.Context(), f.config, func() time.Time { return now })
 	if err != nil {
 		printLines(cmd.ErrOrStderr(), err)
 		return &ExitError{Code: 1}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 	"time"
@@ -42,10 +43,49 @@ type Config struct {
 	// expired silence; validate prints them.
 	Notes []string `yaml:"-"`
 
+	// RuleSources are rule files already read from where the configuration
+	// lives (an S3 prefix, SSM parameters) or made from it (the rules of a
+	// tattletail configuration), loaded besides the local files RuleFiles
+	// lists. internal/config/source fills it.
+	RuleSources []RuleFile `yaml:"-"`
+	// Digest identifies the configuration and every file it names, as
+	// read; the same bytes give the same digest, so a reload can tell that
+	// nothing changed. Empty when no loader computed it.
+	Digest string `yaml:"-"`
+
+	// filesRead is set when rules.files was read by a loader: its local
+	// files are then localFiles, and the others are in RuleSources.
+	filesRead  bool
+	localFiles []string
+
 	// lines maps each setting's path (receivers[0].slack.channel) to the
 	// line it was read from.
 	lines map[string]int
 }
+
+// RuleFile is a rule file read through a file system: FS holds it under
+// Name, and messages call it Display ("s3://bucket/rules/iam.yaml",
+// "ssm:/trailwatch/rules/iam.yaml").
+type RuleFile struct {
+	FS      fs.FS
+	Name    string
+	Display string
+}
+
+// UseRuleSources records what rules.files names, as a loader expanded it:
+// files read from S3 or SSM, and local paths (files or folders) for the
+// rule loader to read. RuleFiles then returns local as it is.
+func (c *Config) UseRuleSources(files []RuleFile, local []string) {
+	c.RuleSources = append(c.RuleSources, files...)
+	c.localFiles = local
+	c.filesRead = true
+}
+
+// SetLines replaces the lines settings are said to be read from, by
+// setting path ("receivers[0]"): for a configuration converted from another
+// format, whose lines are those of the original file. Settings not named
+// are reported without a line, or with their nearest named parent's.
+func (c *Config) SetLines(lines map[string]int) { c.lines = lines }
 
 // Line returns the line a setting was read from, such as
 // Line("rules.disable[2]"), or the line of the nearest enclosing setting;
@@ -132,6 +172,10 @@ type Receiver struct {
 	Templates map[string]string `yaml:"templates,omitempty"`
 	// Rate paces the receiver; nil means its kind's default.
 	Rate *Rate `yaml:"rate,omitempty"`
+	// TemplateFiles are templates written as {file: PATH}: the reference
+	// as written, by template name. ReadTemplateFiles reads them into
+	// Templates.
+	TemplateFiles map[string]string `yaml:"-"`
 	// Line is where the receiver starts in the file.
 	Line int `yaml:"-"`
 }

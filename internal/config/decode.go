@@ -522,7 +522,27 @@ func (d *decoder) receiver(n ast.Node, path string, r *Receiver) {
 				return true
 			})
 		case "templates":
-			r.Templates = d.strMap(v, p)
+			r.Templates = map[string]string{}
+			d.mapping(v, p, func(name string, tv ast.Node) bool {
+				tp := joinPath(p, name)
+				if _, isMap := d.resolve(tv).(*ast.MappingNode); !isMap {
+					r.Templates[name] = d.str(tv, tp)
+					return true
+				}
+				// {file: PATH}: the template is kept in a file beside the
+				// configuration.
+				d.mapping(tv, tp, func(k string, fv ast.Node) bool {
+					if k != "file" {
+						return false
+					}
+					if r.TemplateFiles == nil {
+						r.TemplateFiles = map[string]string{}
+					}
+					r.TemplateFiles[name] = d.str(fv, joinPath(tp, k))
+					return true
+				})
+				return true
+			})
 		case "rate":
 			r.Rate = d.rate(v, p)
 		default:

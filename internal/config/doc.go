@@ -17,5 +17,12 @@
 // (env:, file:, ssm:, secretsmanager:, kms:), checked for syntax here and
 // resolved by internal/secret at start-up. A Secret prints as <secret>.
 //
+// A configuration names other files (rule, detector and trusted-network
+// files in rules.files; templates written as {file: PATH}). Load reads
+// local ones beside a local file; internal/config/source reads a
+// configuration and all it names from a folder, S3 or SSM alike, and is
+// what the CLI and the Lambda function use. internal/config/tattletail
+// converts a cloudtrail-tattletail configuration into a Config at the edge.
+//
 // docs/configuration.md is the user's reference for every setting.
 package config

@@ -121,7 +121,55 @@ func Load(path string, o Options) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: read %s: %w", path, err)
 	}
-	return Parse(path, data, o)
+	c, err := Parse(path, data, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.ReadTemplateFiles(func(ref string) ([]byte, error) {
+		return readLimited(c.resolve(ref))
+	}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// readLimited reads a local file of at most MaxFileSize bytes (one more
+// byte tells that it is larger).
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+}
+
+// ReadTemplateFiles reads the receivers' templates written as {file:
+// PATH} with read, which takes the path as written and returns the file's
+// text. Every file that cannot be read is reported, naming the setting.
+func (c *Config) ReadTemplateFiles(read func(ref string) ([]byte, error)) error {
+	var errs errorList
+	for i, r := range c.Receivers {
+		for _, name := range sortedKeys(r.TemplateFiles) {
+			ref := r.TemplateFiles[name]
+			p := joinPath(joinPath(index("receivers", i), "templates"), name)
+			b, err := read(ref)
+			if err != nil {
+				errs.add(&Error{File: c.File, Line: c.Line(p), Path: p, Msg: fmt.Sprintf("cannot read template file %q: %v", ref, err)})
+				continue
+			}
+			if len(b) > MaxFileSize {
+				errs.add(&Error{File: c.File, Line: c.Line(p), Path: p, Msg: fmt.Sprintf("template file %q is larger than %d bytes", ref, MaxFileSize)})
+				continue
+			}
+			if strings.TrimSpace(string(b)) == "" {
+				errs.add(&Error{File: c.File, Line: c.Line(p), Path: p, Msg: fmt.Sprintf("template file %q is empty", ref)})
+				continue
+			}
+			r.Templates[name] = string(b)
+		}
+	}
+	return errs.err()
 }
 
 // Default returns the configuration used when there is no file: the
@@ -153,6 +201,24 @@ func Default() *Config {
 // in errors. Every problem found is returned, one per line, each naming the
 // file, line and setting.
 func Parse(name string, data []byte, o Options) (*Config, error) {
+	c, err := Inspect(name, data, o)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Inspect is Parse for tools that report problems: besides every problem,
+// it returns the configuration as far as it could be read (nil when the
+// file is not YAML at all), so that the rule files it names can be checked
+// in the same run. A configuration returned with an error must not be run.
+//
+// Problems are found in one pass over the whole file: unknown keys and
+// values of the wrong type, then the checks of each setting and the
+// references between sections. A check is not reported on a setting whose
+// own text already had a problem (a receiver with a misspelt key is not
+// also reported as missing that key).
+func Inspect(name string, data []byte, o Options) (*Config, error) {
 	if len(data) > MaxFileSize {
 		return nil, &Error{File: name, Msg: fmt.Sprintf("the file is larger than %d bytes", MaxFileSize)}
 	}
@@ -189,23 +255,18 @@ func Parse(name string, data []byte, o Options) (*Config, error) {
 	if body != nil {
 		d.config(body, c)
 	}
-	if err := d.errs.err(); err != nil {
-		return nil, err
-	}
 	if c.Receivers == nil && c.Route == nil {
 		def := Default()
 		c.Receivers, c.Route = def.Receivers, def.Route
 	}
-	v := &checker{c: c, lines: d.lines, now: o.now()}
+	v := &checker{c: c, lines: d.lines, now: o.now(), decoded: d.errs}
 	v.validate()
-	if err := v.errs.err(); err != nil {
-		return nil, err
-	}
 	v.crossCheck()
-	if err := v.errs.err(); err != nil {
-		return nil, err
-	}
 	c.lines = d.lines
+	all := append(slices.Clone(d.errs), v.errs...)
+	if err := all.err(); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 
@@ -232,12 +293,39 @@ type checker struct {
 	lines map[string]int
 	now   time.Time
 	errs  errorList
+	// decoded are the problems the decoder found; a check on a setting
+	// they concern is a consequence of them and is not reported.
+	decoded errorList
 }
 
 // failAt reports a problem with the setting at path, at the line it was
 // read from (or the nearest enclosing setting's line).
 func (v *checker) failAt(path, format string, args ...any) {
+	if v.follows(path) {
+		return
+	}
 	v.errs.add(&Error{File: v.c.File, Line: v.lineOf(path), Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// follows reports whether a problem at path may only follow from one the
+// decoder reported at that setting, within it, or around it.
+func (v *checker) follows(path string) bool {
+	line := v.lineOf(path)
+	for _, e := range v.decoded {
+		if e.Path == path || within(path, e.Path) || within(e.Path, path) || (e.Line > 0 && e.Line == line) {
+			return true
+		}
+	}
+	return false
+}
+
+// within reports whether path names a setting inside parent.
+func within(path, parent string) bool {
+	if parent == "" || !strings.HasPrefix(path, parent) {
+		return false
+	}
+	rest := path[len(parent):]
+	return strings.HasPrefix(rest, ".") || strings.HasPrefix(rest, "[")
 }
 
 func (v *checker) lineOf(path string) int { return lineFor(v.lines, path) }
@@ -402,11 +490,16 @@ func (v *checker) validateReceiver(p string, r *Receiver) {
 		r.Stdout.Format = v.format(kp, r.Stdout.Format)
 	}
 	for _, name := range sortedKeys(r.Templates) {
-		if strings.TrimSpace(r.Templates[name]) == "" {
+		if _, fromFile := r.TemplateFiles[name]; !fromFile && strings.TrimSpace(r.Templates[name]) == "" {
 			v.failAt(joinPath(joinPath(p, "templates"), name), "empty template")
 		}
 	}
 	v.validateRate(joinPath(p, "rate"), r.Rate)
+	for _, name := range sortedKeys(r.TemplateFiles) {
+		if strings.TrimSpace(r.TemplateFiles[name]) == "" {
+			v.failAt(joinPath(joinPath(joinPath(p, "templates"), name), "file"), "empty path")
+		}
+	}
 }
 
 func (v *checker) required(path, field string, ok bool) bool {
@@ -607,7 +700,7 @@ func (v *checker) crossCheck() {
 	walk = func(r *Route) {
 		if r.Receiver != "" {
 			used[r.Receiver] = true
-			if !defined[r.Receiver] {
+			if !defined[r.Receiver] && !v.follows(r.Path) {
 				v.errs.add(&Error{File: c.File, Line: v.lineOf(joinPath(r.Path, "receiver")), Path: r.Path,
 					Msg: fmt.Sprintf("receiver %q is not defined", r.Receiver)})
 			}
@@ -615,6 +708,9 @@ func (v *checker) crossCheck() {
 		for _, child := range r.Routes {
 			walk(child)
 		}
+	}
+	if c.Route == nil {
+		return // reported by validate
 	}
 	walk(c.Route)
 	for _, r := range c.Receivers {
@@ -673,7 +769,12 @@ func (c *Config) GeoIPDatabases() []string {
 
 // RuleFiles expands rules.files (paths and globs, relative to the config
 // file) into file names. A path or glob that names no file is an error.
+// When a loader has expanded rules.files (see UseRuleSources), its local
+// paths are returned as it found them.
 func (c *Config) RuleFiles() ([]string, error) {
+	if c.filesRead {
+		return slices.Clone(c.localFiles), nil
+	}
 	var out []string
 	var errs errorList
 	for i, f := range c.Rules.Files {

@@ -28,6 +28,11 @@ func (s Secret) Ref() string { return s.ref }
 // URL) rather than referenced.
 func (s Secret) IsLiteral() bool { return s.literal }
 
+// LiteralURL holds a webhook URL that a foreign configuration format
+// writes in the file itself (tattletail.toml's webhook_url), so that such a
+// file runs unchanged. It prints as <secret> like every Secret.
+func LiteralURL(url string) Secret { return Secret{ref: url, literal: true} }
+
 // IsZero reports whether no reference is set.
 func (s Secret) IsZero() bool { return s.ref == "" }
 

@@ -1,116 +1,67 @@
 package lambda
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/trailwatch/trailwatch/internal/config"
+	"github.com/trailwatch/trailwatch/internal/config/source"
 )
 
-// ConfigSource fetches the configuration file's bytes.
+// ConfigSource loads the configuration and every file it names (rule,
+// network and template files), from where it lives.
 type ConfigSource interface {
-	Load(ctx context.Context) ([]byte, error)
+	Load(ctx context.Context) (*config.Config, error)
 	// String names the source for logs: "ssm:/trailwatch/config".
 	String() string
 }
 
-// SSMAPI is the part of the SSM client a ConfigSource uses.
-type SSMAPI interface {
-	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
-}
-
-// S3API is the part of the S3 client a ConfigSource uses.
-type S3API interface {
-	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
-}
-
 // ParseConfigSource reads TRAILWATCH_CONFIG: "ssm:/name", "s3://bucket/key",
-// a file path, or "" for the embedded defaults (nil source).
-func ParseConfigSource(ref string, ssmc SSMAPI, s3c S3API) (ConfigSource, error) {
-	switch {
-	case ref == "":
+// a file path (such as the bundle in the function's zip,
+// /var/task/trailwatch/trailwatch.yaml), or "" for the embedded defaults
+// (nil source). The configuration and the files it names are read through
+// the same loader the CLI uses (internal/config/source), so `trailwatch
+// validate` checks exactly what the function loads.
+func ParseConfigSource(ref string, ssmc source.SSMAPI, s3c source.S3API) (ConfigSource, error) {
+	if ref == "" {
 		return nil, nil
-	case strings.HasPrefix(ref, "ssm:"):
-		name := strings.TrimPrefix(ref, "ssm:")
-		if name == "" {
-			return nil, fmt.Errorf("config source %q names no parameter", ref)
-		}
-		return ssmSource{client: ssmc, name: name}, nil
-	case strings.HasPrefix(ref, "s3://"):
-		bucket, key, ok := strings.Cut(strings.TrimPrefix(ref, "s3://"), "/")
-		if !ok || bucket == "" || key == "" {
-			return nil, fmt.Errorf("config source %q: want s3://bucket/key", ref)
-		}
-		return s3Source{client: s3c, bucket: bucket, key: key}, nil
 	}
-	return fileSource(ref), nil
+	loc, err := source.Parse(ref)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("config source %q: %w", ref, err)
+	case loc.Kind == source.S3 && (loc.Path == "" || loc.Folder()):
+		return nil, fmt.Errorf("config source %q: want s3://bucket/key", ref)
+	case loc.Folder():
+		return nil, fmt.Errorf("config source %q names a folder; name the configuration file", ref)
+	}
+	return &loaderSource{ref: ref, l: &source.Loader{S3: s3c, SSM: ssmc}}, nil
 }
 
-type ssmSource struct {
-	client SSMAPI
-	name   string
+// loaderSource reads a configuration through a source.Loader.
+type loaderSource struct {
+	ref string
+	l   *source.Loader
 }
 
-func (s ssmSource) Load(ctx context.Context) ([]byte, error) {
-	out, err := s.client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(s.name), WithDecryption: aws.Bool(true)})
-	if err != nil {
-		return nil, fmt.Errorf("read config from %s: %w", s, err)
-	}
-	return []byte(aws.ToString(out.Parameter.Value)), nil
-}
+func (s *loaderSource) Load(ctx context.Context) (*config.Config, error) { return s.l.Load(ctx, s.ref) }
+func (s *loaderSource) String() string                                   { return s.ref }
 
-func (s ssmSource) String() string { return "ssm:" + s.name }
-
-type s3Source struct {
-	client      S3API
-	bucket, key string
-}
-
-// maxConfigSize bounds a configuration read from S3.
-const maxConfigSize = 4 << 20
-
-func (s s3Source) Load(ctx context.Context) ([]byte, error) {
-	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.key)})
-	if err != nil {
-		return nil, fmt.Errorf("read config from %s: %w", s, err)
-	}
-	defer out.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(out.Body, maxConfigSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read config from %s: %w", s, err)
-	}
-	if len(b) > maxConfigSize {
-		return nil, fmt.Errorf("config %s is larger than %d bytes", s, maxConfigSize)
-	}
-	return b, nil
-}
-
-func (s s3Source) String() string { return "s3://" + s.bucket + "/" + s.key }
-
-type fileSource string
-
-func (f fileSource) Load(context.Context) ([]byte, error) { return os.ReadFile(string(f)) }
-func (f fileSource) String() string                       { return string(f) }
-
-// BuildFunc compiles a configuration into an Engine; nil bytes mean the
+// BuildFunc compiles a configuration into an Engine; nil means the
 // embedded defaults.
-type BuildFunc func(ctx context.Context, config []byte) (Engine, error)
+type BuildFunc func(ctx context.Context, c *config.Config) (Engine, error)
 
 // Reloader is an EngineSource that loads the configuration once per
-// container and re-reads it at most every Interval, rebuilding the engine
-// only when the bytes changed. A configuration that fails to load or build
-// after a good one is logged and the good one kept, so a bad edit does not
-// stop alerting.
+// container and re-reads it, with every file it names, at most every
+// Interval, rebuilding the engine only when something read changed (the
+// configuration's Digest). A configuration that fails to load or build
+// after a good one (a rule file that no longer parses, a glob that matches
+// nothing, a template with a typo) is logged with the reason and the good
+// one kept, rules and all, so a bad edit does not stop alerting.
 type Reloader struct {
 	src      ConfigSource
 	build    BuildFunc
@@ -120,7 +71,7 @@ type Reloader struct {
 
 	mu      sync.Mutex
 	engine  Engine
-	sum     [sha256.Size]byte
+	digest  string
 	checked time.Time
 }
 
@@ -143,19 +94,19 @@ func (r *Reloader) Engine(ctx context.Context) (Engine, error) {
 		return r.engine, nil
 	}
 	r.checked = r.now()
-	var b []byte
+	var c *config.Config
+	digest := "embedded defaults"
 	if r.src != nil {
 		var err error
-		b, err = r.src.Load(ctx)
-		if err != nil {
+		if c, err = r.src.Load(ctx); err != nil {
 			return r.keep(ctx, err)
 		}
+		digest = c.Digest
 	}
-	sum := sha256.Sum256(b)
-	if r.engine != nil && bytes.Equal(sum[:], r.sum[:]) {
+	if r.engine != nil && digest == r.digest && digest != "" {
 		return r.engine, nil
 	}
-	e, err := r.build(ctx, b)
+	e, err := r.build(ctx, c)
 	if err != nil {
 		return r.keep(ctx, err)
 	}
@@ -170,7 +121,7 @@ func (r *Reloader) Engine(ctx context.Context) (Engine, error) {
 			}
 		}
 	}
-	r.engine, r.sum = e, sum
+	r.engine, r.digest = e, digest
 	return e, nil
 }
 
@@ -178,7 +129,7 @@ func (r *Reloader) keep(ctx context.Context, err error) (Engine, error) {
 	if r.engine == nil {
 		return nil, err
 	}
-	r.log.ErrorContext(ctx, "config_reload_failed", "source", r.srcName(), "error", err, "action", "keeping the previous configuration")
+	r.log.ErrorContext(ctx, "config_reload_failed", "source", r.srcName(), "error", err, "action", "keeping the previous configuration and its rules")
 	return r.engine, nil
 }
 

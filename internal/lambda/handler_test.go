@@ -186,81 +186,6 @@ func TestEventBridgeFailureReturnsError(t *testing.T) {
 	}
 }
 
-func TestReloaderKeepsGoodConfig(t *testing.T) {
-	now := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
-	src := &memSource{b: []byte("v1")}
-	builds := 0
-	r := NewReloader(src, func(_ context.Context, b []byte) (Engine, error) {
-		builds++
-		if string(b) == "bad" {
-			return nil, errors.New("bad config")
-		}
-		return &fakeEngine{failNames: map[string]bool{string(b): true}}, nil
-	}, time.Minute, func() time.Time { return now }, nil)
-	ctx := context.Background()
-	e1, err := r.Engine(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src.b = []byte("v2")
-	if e, _ := r.Engine(ctx); e != e1 {
-		t.Fatal("config re-read before the interval")
-	}
-	now = now.Add(2 * time.Minute)
-	e2, _ := r.Engine(ctx)
-	if e2 == e1 || builds != 2 {
-		t.Fatalf("changed config not rebuilt (builds %d)", builds)
-	}
-	now = now.Add(2 * time.Minute)
-	if e, _ := r.Engine(ctx); e != e2 || builds != 2 {
-		t.Fatal("unchanged config rebuilt")
-	}
-	src.b = []byte("bad")
-	now = now.Add(2 * time.Minute)
-	if e, err := r.Engine(ctx); e != e2 || err != nil {
-		t.Fatalf("bad config replaced the good one: %v %v", e, err)
-	}
-	src.err = errors.New("ssm down")
-	now = now.Add(2 * time.Minute)
-	if e, err := r.Engine(ctx); e != e2 || err != nil {
-		t.Fatalf("unreadable config replaced the good one: %v %v", e, err)
-	}
-
-	fresh := NewReloader(&memSource{err: errors.New("ssm down")}, nil, time.Minute, nil, nil)
-	if _, err := fresh.Engine(ctx); err == nil {
-		t.Fatal("first load failure not reported")
-	}
-}
-
-type memSource struct {
-	b   []byte
-	err error
-}
-
-func (m *memSource) Load(context.Context) ([]byte, error) { return m.b, m.err }
-func (m *memSource) String() string                       { return "memory" }
-
-func TestParseConfigSource(t *testing.T) {
-	for ref, want := range map[string]string{
-		"ssm:/trailwatch/config":    "ssm:/trailwatch/config",
-		"s3://bucket/conf/tw.yml":   "s3://bucket/conf/tw.yml",
-		"/var/task/trailwatch.yaml": "/var/task/trailwatch.yaml",
-	} {
-		src, err := ParseConfigSource(ref, nil, nil)
-		if err != nil || src.String() != want {
-			t.Errorf("ParseConfigSource(%q) = %v, %v", ref, src, err)
-		}
-	}
-	for _, bad := range []string{"ssm:", "s3://bucket", "s3:///key"} {
-		if _, err := ParseConfigSource(bad, nil, nil); err == nil {
-			t.Errorf("ParseConfigSource(%q) accepted", bad)
-		}
-	}
-	if src, err := ParseConfigSource("", nil, nil); src != nil || err != nil {
-		t.Errorf("empty reference = %v, %v; want embedded defaults", src, err)
-	}
-}
-
 // flakyEngine fails Alerts with a temporary error for one event name.
 type flakyEngine struct {
 	fakeEngine
@@ -295,30 +220,5 @@ func TestTemporaryEngineErrorFailsTheMessage(t *testing.T) {
 	}
 	if got := string(out); !strings.Contains(got, `"itemIdentifier":"b"`) || strings.Contains(got, `"itemIdentifier":"a"`) {
 		t.Fatalf("response %s; want only b (temporary error), not a (rule bug)", got)
-	}
-}
-
-type closingEngine struct {
-	fakeEngine
-	closed bool
-}
-
-func (c *closingEngine) Close() error { c.closed = true; return nil }
-
-func TestReloaderClosesReplacedEngine(t *testing.T) {
-	now := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
-	src := &memSource{b: []byte("v1")}
-	var built []*closingEngine
-	r := NewReloader(src, func(context.Context, []byte) (Engine, error) {
-		e := &closingEngine{}
-		built = append(built, e)
-		return e, nil
-	}, time.Minute, func() time.Time { return now }, nil)
-	r.Engine(context.Background())
-	src.b = []byte("v2")
-	now = now.Add(2 * time.Minute)
-	r.Engine(context.Background())
-	if len(built) != 2 || !built[0].closed || built[1].closed {
-		t.Fatalf("after a reload: %d engines, first closed %v, second closed %v", len(built), built[0].closed, built[1].closed)
 	}
 }

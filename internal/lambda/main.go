@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go/logging"
 
+	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/ingest"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 )
@@ -25,9 +26,10 @@ import (
 // The environment variables the function reads. The AWS SDK reads its own
 // (AWS_REGION, credentials, AWS_ENDPOINT_URL_<SERVICE>).
 const (
-	EnvConfig     = "TRAILWATCH_CONFIG"      // ssm:/name, s3://bucket/key, a file path, or unset for the defaults
-	EnvStateTable = "TRAILWATCH_STATE_TABLE" // the DynamoDB state table
-	EnvLogLevel   = "TRAILWATCH_LOG_LEVEL"   // debug, info (default), warn or error
+	EnvConfig     = "TRAILWATCH_CONFIG"                 // ssm:/name, s3://bucket/key, a file path, or unset for the defaults
+	EnvStateTable = "TRAILWATCH_STATE_TABLE"            // the DynamoDB state table
+	EnvLogLevel   = "TRAILWATCH_LOG_LEVEL"              // debug, info (default), warn or error
+	EnvReload     = "TRAILWATCH_CONFIG_RELOAD_INTERVAL" // how often the configuration is re-read; default 60s
 	EnvFunction   = "AWS_LAMBDA_FUNCTION_NAME"
 	EnvMemory     = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE" // MiB, set by Lambda
 	EnvGoMemLimit = "GOMEMLIMIT"
@@ -40,7 +42,9 @@ type pipelineEngine struct{ *pipeline.Pipeline }
 // NewBatch implements Engine.
 func (e pipelineEngine) NewBatch() Batch { return e.Pipeline.NewBatch() }
 
-// ReloadInterval is how often a warm container re-reads its configuration.
+// ReloadInterval is how often a warm container re-reads its configuration
+// and the files it names, unless TRAILWATCH_CONFIG_RELOAD_INTERVAL says
+// otherwise.
 const ReloadInterval = 60 * time.Second
 
 // Env is what the function reads from its environment.
@@ -53,6 +57,9 @@ type Env struct {
 	MemoryMiB int
 	// GoMemLimitSet reports that GOMEMLIMIT was given explicitly.
 	GoMemLimitSet bool
+	// Reload is how often the configuration is re-read; 0 means
+	// ReloadInterval.
+	Reload time.Duration
 }
 
 // ReadEnv reads the environment through getenv (os.Getenv in production).
@@ -70,6 +77,13 @@ func ReadEnv(getenv func(string) string) (Env, error) {
 		if err := e.LogLevel.UnmarshalText([]byte(lv)); err != nil {
 			return e, fmt.Errorf("%s=%q is not a log level (want debug, info, warn or error)", EnvLogLevel, lv)
 		}
+	}
+	if v := getenv(EnvReload); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > 24*time.Hour {
+			return e, fmt.Errorf("%s=%q is not a duration from 1s to 24h, such as 60s or 5m", EnvReload, v)
+		}
+		e.Reload = d
 	}
 	if m := getenv(EnvMemory); m != "" {
 		n, err := strconv.Atoi(m)
@@ -126,21 +140,25 @@ func Setup(env Env, awsCfg aws.Config, stdout io.Writer, log *slog.Logger) (*Han
 		Stdout:     stdout,
 		Logger:     log,
 	}
-	if src != nil {
-		deps.ConfigName = src.String()
-	}
 	if env.StateTable == "" {
 		log.Warn("state_table_unset", "variable", EnvStateTable,
 			"consequence", "state.backend from the configuration is used; without a shared table, retries and concurrent containers may send an alert twice")
 	}
-	build := func(ctx context.Context, config []byte) (Engine, error) {
-		p, err := pipeline.Build(ctx, config, deps)
+	build := func(ctx context.Context, c *config.Config) (Engine, error) {
+		if c == nil {
+			c = config.Default()
+		}
+		p, err := pipeline.New(ctx, c, deps)
 		if err != nil {
 			return nil, err
 		}
 		return pipelineEngine{p}, nil
 	}
-	reloader := NewReloader(src, build, ReloadInterval, nil, log)
+	interval := env.Reload
+	if interval == 0 {
+		interval = ReloadInterval
+	}
+	reloader := NewReloader(src, build, interval, nil, log)
 	h := NewHandler(HandlerOptions{
 		// The handler logs every skipped input and bad record itself.
 		Reader:       ingest.New(ingest.Options{Fetcher: ingest.NewS3Fetcher(s3c)}),

@@ -285,11 +285,15 @@ func (d Deps) withDefaults() Deps {
 	return d
 }
 
-// selection says which rule files cfg selects: built-in packs, the user's
-// files, and the disabled ids. Rules and detectors come from the same files.
-func selection(cfg *config.Config) (rule.Selection, error) {
+// Selection says which rule files cfg selects: built-in packs, the user's
+// files (local ones, and those read from where the configuration lives),
+// and the disabled ids. Rules and detectors come from the same files.
+func Selection(cfg *config.Config) (rule.Selection, error) {
 	// rule.Load understands the group names all, default and none.
 	sel := rule.Selection{Builtin: rules.FS, Disabled: cfg.Rules.Disable, Packs: cfg.Rules.Packs}
+	for _, f := range cfg.RuleSources {
+		sel.Files = append(sel.Files, rule.File{FS: f.FS, Name: f.Name, Display: f.Display})
+	}
 	files, err := cfg.RuleFiles()
 	if err != nil {
 		return sel, err
@@ -324,7 +328,7 @@ func LoadRules(cfg *config.Config) ([]*rule.Rule, error) {
 			}
 		}
 	}
-	sel, err := selection(cfg)
+	sel, err := Selection(cfg)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -398,7 +402,7 @@ func openGeoIP(ctx context.Context, cfg *config.Config, deps Deps) (*geoip.Locat
 // (the sign-in pack's by default), changed by deps.DetectConfig, and checks
 // that no detector id is also a rule id.
 func buildDetectors(ctx context.Context, cfgFile *config.Config, deps Deps, store state.Store, rules *rule.Set, log *slog.Logger) (*detect.Set, error) {
-	sel, err := selection(cfgFile)
+	sel, err := Selection(cfgFile)
 	if err != nil {
 		return nil, err
 	}

@@ -17,9 +17,9 @@ import (
 
 // LoadDetectors returns the stateful detectors declared beside the rules in
 // the files sel selects: each file's "networks" and "detectors" keys, merged
-// in load order (built-in packs, then sel.Paths), so a later file can patch
-// a detector by id or add networks. Detector ids listed in sel.Disabled are
-// turned off. Errors name file and line.
+// in load order (built-in packs, then sel.Paths, then sel.Files), so a later
+// file can patch a detector by id or add networks. Detector ids listed in
+// sel.Disabled are turned off. Errors name file and line.
 func LoadDetectors(sel Selection) (*detect.Config, error) {
 	display := sel.BuiltinName
 	if display == "" {
@@ -71,6 +71,14 @@ func LoadDetectors(sel Selection) (*detect.Config, error) {
 			}
 			add(data, f)
 		}
+	}
+	for _, f := range sel.Files {
+		data, err := f.read()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		add(data, f.display())
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -80,7 +80,7 @@ func (m jqMatcher) Match(ctx context.Context, in *Input) (bool, string, error) {
 	if r, ann := m.q.Quick(in.Event); r != jq.Undecided {
 		return r == jq.Matched, ann, nil
 	}
-	return m.q.MatchInput(ctx, in.JQ().For(m.q))
+	return m.q.MatchValue(ctx, in.JQ())
 }
 
 func (m jqMatcher) EventNames() ([]string, bool) { return m.q.EventNames() }

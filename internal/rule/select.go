@@ -35,6 +35,9 @@ type Selection struct {
 	Packs []string
 	// Paths are extra rule files or folders to load.
 	Paths []string
+	// Files are extra rule files read through a file system (S3, SSM, a
+	// bundle), loaded after Paths.
+	Files []File
 	// Disabled lists rule ids to leave out. Naming a rule that is not
 	// loaded is an error, so that a misspelt id does not go unnoticed.
 	Disabled []string
@@ -90,6 +93,13 @@ func Load(sel Selection) ([]*Rule, error) {
 	}
 	for _, p := range sel.Paths {
 		rules, err := loadPath(p)
+		all = append(all, rules...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, f := range sel.Files {
+		rules, err := f.load()
 		all = append(all, rules...)
 		if err != nil {
 			errs = append(errs, err)

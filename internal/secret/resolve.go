@@ -226,9 +226,44 @@ func (r *Resolver) fetch(ctx context.Context, ref Ref) (Secret, error) {
 		if len(out.Plaintext) == 0 {
 			return Secret{}, errors.New("KMS returned an empty plaintext")
 		}
-		return New(string(out.Plaintext)), nil
+		return New(schemeless(string(out.Plaintext))), nil
 	}
 	return Secret{}, fmt.Errorf("unknown reference kind %q", string(ref.Kind))
+}
+
+// schemeless reads a KMS plaintext that is a URL written without its
+// scheme as an https URL. AWS's Slack Lambda blueprints tell users to
+// encrypt the webhook "without the https://" (hooks.slack.com/services/...)
+// and add it back in code; such a ciphertext then works here unchanged. Only
+// a host name with a dot (and an optional port) followed by a path counts,
+// so a token or password is never changed.
+func schemeless(s string) string {
+	if strings.Contains(s, "://") {
+		return s
+	}
+	host, path, ok := strings.Cut(s, "/")
+	if !ok || path == "" || strings.ContainsAny(s, " \t\r\n") {
+		return s
+	}
+	if h, port, hasPort := strings.Cut(host, ":"); hasPort {
+		if port == "" || strings.Trim(port, "0123456789") != "" {
+			return s
+		}
+		host = h
+	}
+	labels := strings.Split(host, ".")
+	if len(labels) < 2 {
+		return s
+	}
+	for _, l := range labels {
+		if l == "" || strings.Trim(l, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != "" {
+			return s
+		}
+	}
+	if tld := labels[len(labels)-1]; strings.Trim(tld, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+		return s
+	}
+	return "https://" + s
 }
 
 // jsonField picks key out of a JSON object secret. Decoder errors are not

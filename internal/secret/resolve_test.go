@@ -296,3 +296,34 @@ func TestResolveWaiterRetriesAfterLeaderCancelled(t *testing.T) {
 		t.Error("the cancelled leader reported success")
 	}
 }
+
+// TestKMSWebhookWithoutScheme: AWS's Slack blueprint stores the webhook URL
+// encrypted without "https://"; such a plaintext is read as an https URL,
+// and nothing else a KMS secret may hold is changed.
+func TestKMSWebhookWithoutScheme(t *testing.T) {
+	ref := "kms:" + base64.StdEncoding.EncodeToString([]byte("ciphertext-blob"))
+	cases := []struct{ plain, want string }{
+		{"hooks.slack.com/services/T000/B000/" + hidden, "https://hooks.slack.com/services/T000/B000/" + hidden},
+		{"prod-01.westus.logic.azure.com:443/workflows/" + hidden, "https://prod-01.westus.logic.azure.com:443/workflows/" + hidden},
+		{"https://hooks.slack.com/services/T000/B000/" + hidden, "https://hooks.slack.com/services/T000/B000/" + hidden},
+		{"http://127.0.0.1:8080/hook", "http://127.0.0.1:8080/hook"},
+		{"xoxb-123-456-" + hidden, "xoxb-123-456-" + hidden},
+		{"hooks.slack.com", "hooks.slack.com"},
+		{"hooks.slack.com/", "hooks.slack.com/"},
+		{"10.0.0.1/hook", "10.0.0.1/hook"},
+		{"a b.com/x", "a b.com/x"},
+		{"host.example:port/x", "host.example:port/x"},
+	}
+	for _, c := range cases {
+		f, o := newFake(t)
+		f.plain = c.plain
+		s, err := NewResolver(o).ResolveString(context.Background(), ref)
+		if err != nil {
+			t.Errorf("%q: %v", c.plain, err)
+			continue
+		}
+		if s.Reveal() != c.want {
+			t.Errorf("%q resolved to %q, want %q", c.plain, s.Reveal(), c.want)
+		}
+	}
+}

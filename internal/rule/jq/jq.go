@@ -1,10 +1,11 @@
 // Package jq runs jq queries (the gojq implementation) as trailwatch rules.
 //
-// A query matches an event when it yields a truthy value: true matches with
-// no annotation, and any other value except false and null matches with that
-// value as the alert's annotation (strings as plain text, everything else as
-// compact JSON). false, null, no output and a runtime error do not match.
-// This is how cloudtrail-tattletail's jq_match rules behave, so a rule such as
+// A query is decided on its first output only, as cloudtrail-tattletail
+// decides its jq_match rules: no output, null, false and a runtime error do
+// not match; true matches; the event itself (what select(...) returns)
+// matches without an annotation; any other value matches with that value as
+// the alert's annotation (strings as plain text, everything else as compact
+// JSON). decide.go holds that decision. So a rule such as
 //
 //	select(.eventName == "ConsoleLogin") | .userIdentity.arn
 //
@@ -97,7 +98,7 @@ func (q *Query) Match(ctx context.Context, ev *event.Event) (matched bool, annot
 	if r, ann := q.Quick(ev); r != Undecided {
 		return r == Matched, ann, nil
 	}
-	return q.MatchInput(ctx, NewValue(ev).For(q))
+	return q.MatchValue(ctx, NewValue(ev))
 }
 
 // Outcome is what Quick could decide without running gojq.
@@ -130,50 +131,43 @@ func (q *Query) Quick(ev *event.Event) (Outcome, string) {
 	return Undecided, ""
 }
 
-// MatchInput runs the query on an input made by Input, so that several
-// queries can share one conversion of the same event. It does not check
-// Rejects; callers that have the event check it first.
+// MatchInput runs the query on input, taken to be the whole event (as
+// Input makes it). It does not check Rejects; callers that have the event
+// check it first. MatchValue is the same on a shared, partly converted
+// event.
 func (q *Query) MatchInput(ctx context.Context, input any) (matched bool, annotation string, err error) {
+	return q.run(ctx, input, func(out map[string]any) bool { return sameRecord(out, input) })
+}
+
+// MatchValue runs the query on v, the event's conversion shared by every
+// jq rule run on it (see Value.For). It does not check Rejects.
+func (q *Query) MatchValue(ctx context.Context, v *Value) (matched bool, annotation string, err error) {
+	input := v.For(q)
+	return q.run(ctx, input, func(out map[string]any) bool { return v.isWhole(out, input) })
+}
+
+// run evaluates the query on input and decides on its first output;
+// whole reports whether an object output is the event itself.
+func (q *Query) run(ctx context.Context, input any, whole func(map[string]any) bool) (bool, string, error) {
 	if q.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, q.timeout)
 		defer cancel()
 	}
 	iter := q.code.RunWithContext(ctx, input)
-	for {
-		v, ok := iter.Next()
-		if !ok {
-			return false, "", nil
+	out, ok := iter.Next()
+	if e, isErr := out.(error); ok && isErr {
+		var halt *gojq.HaltError
+		if errors.As(e, &halt) && halt.Value() == nil {
+			// halt stops the program without a value: no output.
+			return decide(nil, false, whole)
 		}
-		if e, isErr := v.(error); isErr {
-			var halt *gojq.HaltError
-			if errors.As(e, &halt) && halt.Value() == nil {
-				// halt stops the program without a value: no match.
-				return false, "", nil
-			}
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				return false, "", fmt.Errorf("jq: query stopped: %w", ctxErr)
-			}
-			return false, "", fmt.Errorf("jq: runtime error: %w", e)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return false, "", fmt.Errorf("jq: query stopped: %w", ctxErr)
 		}
-		switch v := v.(type) {
-		case nil:
-			continue
-		case bool:
-			if v {
-				return true, "", nil
-			}
-			continue
-		case string:
-			return true, v, nil
-		default:
-			b, err := gojq.Marshal(v)
-			if err != nil {
-				return false, "", fmt.Errorf("jq: result cannot be written as JSON: %w", err)
-			}
-			return true, string(b), nil
-		}
+		return false, "", fmt.Errorf("jq: runtime error: %w", e)
 	}
+	return decide(out, ok, whole)
 }
 
 // Input converts the whole of ev to the value jq queries read: maps,

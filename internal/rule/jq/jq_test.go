@@ -38,7 +38,18 @@ func TestMatchTattletailRules(t *testing.T) {
 		{"integer arithmetic", `.count + 1`, login, true, "4"},
 		{"big integer kept exactly", `.big`, login, true, "123456789012345678901234"},
 		{"empty is no match", `empty`, login, false, ""},
-		{"first truthy output wins", `false, null, "second"`, login, true, "second"},
+		{"null first, later output ignored", `null, "after null"`, login, false, ""},
+		{"false first, later true ignored", `false, true`, login, false, ""},
+		{"first output only", `"first", "second"`, login, true, "first"},
+		{"true first, later error never run", `true, error("later")`, login, true, ""},
+		{"select returns the record: no annotation", `select(.eventName == "CreateUser")`, create, true, ""},
+		{"identity after select: no annotation", `select(.eventName == "CreateUser") | .`, create, true, ""},
+		{"a copy of the record: no annotation", `. + {}`, create, true, ""},
+		{"the record rebuilt field by field: no annotation", `{eventVersion, userIdentity, eventTime, eventSource, eventName, awsRegion, sourceIPAddress, requestParameters, responseElements, eventID, eventType, recipientAccountId}`, create, true, ""},
+		{"the record rebuilt with a literal: no annotation", `{eventVersion, userIdentity, eventTime, eventSource, eventName, awsRegion, sourceIPAddress, requestParameters, responseElements, eventID, eventType, recipientAccountId: "111122223333"}`, create, true, ""},
+		{"the record less a field annotates", `select(.eventName == "CreateUser") | del(.eventID) | {eventName, eventType}`, create, true, `{"eventName":"CreateUser","eventType":"AwsApiCall"}`},
+		{"a changed record annotates", `select(.eventName == "CreateUser") | .eventID = "x" | .eventID`, create, true, "x"},
+		{"halt is no match", `halt`, login, false, ""},
 		{"tattletail root usage", `select(.userIdentity.type == "Root" and .eventType != "AwsServiceEvent") | "root used \(.eventName) from \(.sourceIPAddress)"`, create, true, "root used CreateUser from 198.51.100.7"},
 		{"env is empty", `env | length == 0`, login, true, ""},
 	}
@@ -72,6 +83,47 @@ func TestCompileErrorNamesOffset(t *testing.T) {
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("Compile(%q) error = %v; want %q", tc.src, err, tc.want)
 		}
+	}
+}
+
+// TestFirstOutputError: an error as the first output is no match, and
+// reported; an error after a first output is never reached.
+func TestFirstOutputError(t *testing.T) {
+	q, err := Compile(`error("boom"), true`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ann, err := q.Match(context.Background(), event.MustParse(createUser))
+	if m || ann != "" || err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("Match = %v, %q, %v; want no match and the error", m, ann, err)
+	}
+}
+
+// TestWholeRecordOnSharedValue decides the select form on a Value shared
+// with a query that converted only some fields first.
+func TestWholeRecordOnSharedValue(t *testing.T) {
+	ev := event.MustParse(createUser)
+	v := NewValue(ev)
+	partial, err := Compile(`.eventName`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, ann, err := partial.MatchValue(context.Background(), v); !m || ann != "CreateUser" || err != nil {
+		t.Fatalf("partial query: %v, %q, %v", m, ann, err)
+	}
+	rebuilt, err := Compile(`{eventVersion, userIdentity, eventTime, eventSource, eventName, awsRegion, sourceIPAddress, requestParameters, responseElements, eventID, eventType, recipientAccountId: "111122223333"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, ann, err := rebuilt.MatchValue(context.Background(), v); !m || ann != "" || err != nil {
+		t.Errorf("rebuilt record: %v, %q, %v; want a match without annotation", m, ann, err)
+	}
+	sel, err := Compile(`select(.eventName == "CreateUser")`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, ann, err := sel.MatchValue(context.Background(), v); !m || ann != "" || err != nil {
+		t.Errorf("select: %v, %q, %v; want a match without annotation", m, ann, err)
 	}
 }
 
@@ -184,7 +236,7 @@ func FuzzCompile(f *testing.F) {
 		}
 		m, ann, err := q.MatchInput(context.Background(), Input(ev))
 		// Converting only the fields the query reads changes nothing.
-		pm, pann, perr := q.MatchInput(context.Background(), NewValue(ev).For(q))
+		pm, pann, perr := q.MatchValue(context.Background(), NewValue(ev))
 		if pm != m || pann != ann || (perr == nil) != (err == nil) {
 			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(perr, context.DeadlineExceeded) {
 				t.Errorf("%q: partial input gives %v %q %v; whole event gives %v %q %v", src, pm, pann, perr, m, ann, err)

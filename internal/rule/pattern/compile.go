@@ -56,6 +56,11 @@ func (c *compiler) compile(src []byte) (*node, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
+	if repeats(o, nil) {
+		if n, err = c.expanded(o, envelope); err != nil {
+			return nil, false, err
+		}
+	}
 	return n, envelope, nil
 }
 
@@ -79,6 +84,36 @@ func objectMarksEnvelope(o *fastjson.Object) bool {
 	return found
 }
 
+// member is one key of a pattern object and its value.
+type member struct {
+	key string
+	val *fastjson.Value
+}
+
+// members lists an object's keys in order. A key written more than once
+// counts once, with its last value, as EventBridge reads a pattern ("the
+// last reference will be the one used"); the earlier values are returned
+// in shadowed so that they are still checked.
+func members(o *fastjson.Object) (ms, shadowed []member) {
+	last := map[string]int{}
+	i := 0
+	o.Visit(func(k []byte, _ *fastjson.Value) {
+		last[string(k)] = i
+		i++
+	})
+	i = 0
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		m := member{key: string(k), val: v}
+		if last[m.key] == i {
+			ms = append(ms, m)
+		} else {
+			shadowed = append(shadowed, m)
+		}
+		i++
+	})
+	return ms, shadowed
+}
+
 // object compiles one object level. envelope is true for the top level (and
 // its $or branches) of an envelope pattern.
 func (c *compiler) object(o *fastjson.Object, path string, envelope bool) (*node, error) {
@@ -88,55 +123,63 @@ func (c *compiler) object(o *fastjson.Object, path string, envelope bool) (*node
 		}
 		return nil, errAt(path, "empty object; name at least one field or remove it")
 	}
+	ms, shadowed := members(o)
+	// A repeated key's earlier values take no part in matching, but a
+	// mistake in them is still a mistake in the rule.
+	for _, m := range shadowed {
+		if _, err := c.member(m, path, envelope); err != nil {
+			return nil, err
+		}
+	}
 	n := &node{}
-	seen := map[string]bool{}
-	var err error
-	o.Visit(func(k []byte, v *fastjson.Value) {
+	for _, m := range ms {
+		if m.key == "$or" {
+			group, err := c.or(m.val, join(path, m.key), envelope)
+			if err != nil {
+				return nil, err
+			}
+			n.ors = append(n.ors, group)
+			continue
+		}
+		f, err := c.member(m, path, envelope)
 		if err != nil {
-			return
+			return nil, err
 		}
-		key := string(k)
-		fpath := join(path, key)
-		if seen[key] {
-			err = errAt(fpath, "field appears twice in one object")
-			return
+		n.fields = append(n.fields, f)
+	}
+	return n, nil
+}
+
+// member compiles one field of an object level ($or aside).
+func (c *compiler) member(m member, path string, envelope bool) (*field, error) {
+	fpath := join(path, m.key)
+	if m.key == "$or" {
+		_, err := c.or(m.val, fpath, envelope)
+		return nil, err
+	}
+	f := &field{key: m.key}
+	if envelope {
+		var ok bool
+		if f.env, ok = envFieldOf(m.key); !ok {
+			return nil, errAt(fpath, "%q is not a field of the EventBridge envelope; a pattern that names "+
+				"source, detail-type or detail matches the envelope, so put CloudTrail record fields under detail", m.key)
 		}
-		seen[key] = true
-		if key == "$or" {
-			var group []*node
-			group, err = c.or(v, fpath, envelope)
-			if err == nil {
-				n.ors = append(n.ors, group)
-			}
-			return
-		}
-		f := &field{key: key}
-		if envelope {
-			var ok bool
-			if f.env, ok = envFieldOf(key); !ok {
-				err = errAt(fpath, "%q is not a field of the EventBridge envelope; a pattern that names "+
-					"source, detail-type or detail matches the envelope, so put CloudTrail record fields under detail", key)
-				return
-			}
-		}
-		switch v.Type() {
-		case fastjson.TypeObject:
-			vo, _ := v.Object()
-			f.obj, err = c.object(vo, fpath, false)
-		case fastjson.TypeArray:
-			f.leaf, err = c.leaf(v, fpath)
-		default:
-			err = errAt(fpath, "the value must be a list of values or matchers, or an object, not %s "+
-				"(write [%s] to match it exactly)", describe(v), v.String())
-		}
-		if err == nil {
-			n.fields = append(n.fields, f)
-		}
-	})
+	}
+	var err error
+	switch m.val.Type() {
+	case fastjson.TypeObject:
+		vo, _ := m.val.Object()
+		f.obj, err = c.object(vo, fpath, false)
+	case fastjson.TypeArray:
+		f.leaf, err = c.leaf(m.val, fpath)
+	default:
+		err = errAt(fpath, "the value must be a list of values or matchers, or an object, not %s "+
+			"(write [%s] to match it exactly)", describe(m.val), m.val.String())
+	}
 	if err != nil {
 		return nil, err
 	}
-	return n, nil
+	return f, nil
 }
 
 // or compiles a $or list: at least two objects, each a branch at the level
@@ -375,6 +418,15 @@ func anythingButOf(arg *fastjson.Value, path string) (*anythingBut, error) {
 		if err != nil {
 			return nil, errAt(path, "anything-but %s %s", name, err)
 		}
+		if kind == butPrefix || kind == butSuffix {
+			for _, s := range strs {
+				if s == "" {
+					// Every string starts and ends with "": the matcher
+					// could never match, which is a mistake, not a rule.
+					return nil, errAt(path, "anything-but %s \"\" excludes every string, so it can never match; give a non-empty %s", name, name)
+				}
+			}
+		}
 		b := &anythingBut{kind: kind}
 		if kind == butWildcard {
 			for _, s := range strs {
@@ -437,6 +489,9 @@ func numeric(arg *fastjson.Value) (numRange, error) {
 		if err != nil {
 			return r, err
 		}
+		if f == 0 && !zeroText(arr[i+1]) {
+			return r, fmt.Errorf("number %s is too small to compare: it would be read as 0", arr[i+1].String())
+		}
 		switch opName {
 		case "=":
 			if len(arr) != 2 {
@@ -476,6 +531,13 @@ func number(v *fastjson.Value) (float64, error) {
 		return 0, fmt.Errorf("number %s is out of range", v.String())
 	}
 	return f, nil
+}
+
+// zeroText reports whether a JSON number is written as zero (0, -0.0,
+// 0e5), as opposed to a nonzero number too small for a double.
+func zeroText(v *fastjson.Value) bool {
+	mantissa, _, _ := strings.Cut(strings.ToLower(v.String()), "e")
+	return strings.Trim(mantissa, "-+0.") == ""
 }
 
 func fmtNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

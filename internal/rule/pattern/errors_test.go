@@ -2,6 +2,8 @@ package pattern
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -49,7 +51,12 @@ func TestCompileErrors(t *testing.T) {
 		{`"x"`, `pattern: a pattern must be a JSON object, not a string`},
 		{`{}`, `pattern: the pattern is an empty object; name at least one field`},
 		{`{"detail":{}}`, `pattern: detail: empty object; name at least one field or remove it`},
-		{`{"a":[1],"a":[2]}`, `pattern: a: field appears twice in one object`},
+		{`{"a":[1],"a":[{"prefix":1}]}`, `pattern: a: prefix takes a string or {"equals-ignore-case": string}, not a number`},
+		{`{"a":[{"prefix":1}],"a":[2]}`, `pattern: a: prefix takes a string or {"equals-ignore-case": string}, not a number`},
+		{`{"x":[{"anything-but":{"prefix":""}}]}`, `pattern: x: anything-but prefix "" excludes every string, so it can never match; give a non-empty prefix`},
+		{`{"x":[{"anything-but":{"suffix":["a",""]}}]}`, `pattern: x: anything-but suffix "" excludes every string, so it can never match; give a non-empty suffix`},
+		{`{"x":[{"numeric":["=",1E-325]}]}`, `pattern: x: numeric ["=",1E-325]: number 1E-325 is too small to compare: it would be read as 0`},
+		{manyAlternatives(), `pattern: $or: a $or branch names a field the pattern also sets outside the branch, and such a pattern is read as the list of its alternatives, of which this one has more than 1024; write the alternatives out, each with its own fields`},
 		{`{"$or":[{"a":["x"]}]}`, `pattern: $or: must be a list of at least two objects, not a list of 1`},
 		{`{"$or":{"a":["x"]}}`, `pattern: $or: must be a list of at least two objects, not an object`},
 		{`{"$or":[{"a":["x"]},"b"]}`, `pattern: $or[1]: a $or branch must be an object, not a string`},
@@ -85,4 +92,16 @@ func TestErrorPath(t *testing.T) {
 	if pe.Path != "detail.$or[1].sourceIPAddress" || pe.Reason != `cidr "10.0.0.0/33": invalid prefix length` {
 		t.Errorf("Path %q, Reason %q", pe.Path, pe.Reason)
 	}
+}
+
+// manyAlternatives is a pattern whose $or repeats an outer field and whose
+// eleven nested $or groups multiply into 4,096 alternatives.
+func manyAlternatives() string {
+	var b strings.Builder
+	b.WriteString(`{"a":["1"],"$or":[{"a":["2"]},{"b":["2"]}]`)
+	for i := range 11 {
+		fmt.Fprintf(&b, `,"p%d":{"$or":[{"x":[1]},{"y":[1]}]}`, i)
+	}
+	b.WriteString("}")
+	return b.String()
 }

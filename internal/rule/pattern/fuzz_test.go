@@ -34,6 +34,10 @@ func seedPatterns() []string {
 		`{}`,
 		`[]`,
 		`{"a":[1`,
+		`{"eventName":["A"],"eventName":["B"]}`,
+		`{"eventName":["A","B"],"$or":[{"eventName":[{"anything-but":"A"}]},{"eventSource":["x"]}]}`,
+		`{"$or":[{"eventName":["A"]},{"c":["y"]}],"eventName":["B"]}`,
+		`{"detail":{"eventName":["A"]},"$or":[{"detail":{"eventName":["B"]}},{"source":["aws.iam"]}]}`,
 	)
 	return out
 }
