@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/finding"
 	"github.com/trailwatch/trailwatch/internal/ingest"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/rule"
@@ -183,12 +184,13 @@ alert at or above that severity fired, else 0.`,
 
 // checker runs a rule set over inputs.
 type checker struct {
-	set    *rule.Set
-	reader *ingest.Reader
-	stdin  io.Reader
-	errw   io.Writer
-	out    *alertWriter // nil counts alerts without printing them
-	prog   *progress    // nil when standard error is not a terminal
+	set      *rule.Set
+	findings *finding.Stage // made on the first finding event
+	reader   *ingest.Reader
+	stdin    io.Reader
+	errw     io.Writer
+	out      *alertWriter // nil counts alerts without printing them
+	prog     *progress    // nil when standard error is not a terminal
 }
 
 // checkStats counts what a check run saw.
@@ -222,7 +224,7 @@ func (c *checker) run(ctx context.Context, args []string) (checkStats, error) {
 			// Alerts are printed while the event is current, so none is
 			// cloned.
 			var werr error
-			err := c.set.Each(ctx, ev, func(a *event.Alert) bool {
+			err := c.eachAlert(ctx, ev, func(a *event.Alert) bool {
 				st.alerts++
 				c.prog.alert()
 				st.maxSeverity = max(st.maxSeverity, a.Rule.Severity)
@@ -359,6 +361,9 @@ func newAlertWriter(w io.Writer, format string, loc *time.Location, o output, wi
 }
 
 func (w *alertWriter) write(a *event.Alert) error {
+	if a.Finding != nil {
+		return w.writeFinding(a)
+	}
 	ev := a.Event
 	p := ev.Principal()
 	ts := ev.Time()

@@ -108,6 +108,10 @@ type Alert struct {
 	// alert's rule is the message's primary, the others follow in order.
 	// Nil for an alert sent on its own.
 	Also []*Alert
+	// Finding is set on an alert about a GuardDuty or Security Hub
+	// finding (see internal/finding); Event is then the finding's own
+	// record. Nil for alerts about CloudTrail events.
+	Finding *Finding
 }
 
 // SummaryIn returns the alert's summary in locale, or the English summary
@@ -120,8 +124,12 @@ func (a *Alert) SummaryIn(locale string) string {
 }
 
 // Key identifies the alert for idempotent delivery: the event id and the rule
-// id. An event without an id falls back to a hash of its bytes.
+// id. An event without an id falls back to a hash of its bytes. An alert
+// about a finding is keyed by the finding (Finding.Key).
 func (a *Alert) Key() string {
+	if a.Finding != nil {
+		return a.Finding.Key()
+	}
 	id := a.Event.ID()
 	if id == "" {
 		id = "sha256:" + rawHash(a.Event.Raw())
@@ -136,8 +144,14 @@ const RulePrefix = "rule:"
 
 // Labels returns the labels routes and silences match on. An alert with
 // Also set carries rule:<id> for every rule of the message and the tags of
-// all of them.
+// all of them. An alert about a finding carries the finding's labels
+// instead of the event's: source, finding_type, finding_id, product,
+// resource_type, resource_id and, where the finding has them, principal,
+// source_ip, generator, control, compliance and sample.
 func (a *Alert) Labels() map[string]string {
+	if a.Finding != nil {
+		return a.Finding.labels(a.Rule)
+	}
 	e := a.Event
 	p := e.Principal()
 	l := map[string]string{
