@@ -2,7 +2,7 @@
 // tests run on.
 //
 // Each rules/<pack>.yaml file is one pack (signin, root, cis, iam, logging,
-// data, compute, secrets, storage, network, account, threats);
+// data, compute, secrets, storage, network, account, threats, insights);
 // testdata/<pack>/ holds the real CloudTrail events
 // that the packs' tests name by file. Both are embedded in the binary, so
 // `trailwatch test` and the rule loader read the packs without touching the
@@ -20,5 +20,5 @@ import "embed"
 // of the binary.
 //
 //go:embed *.yaml testdata/README.md testdata/cis testdata/compute testdata/data testdata/iam testdata/logging testdata/root testdata/secrets testdata/signin
-//go:embed testdata/storage testdata/network testdata/account testdata/threats
+//go:embed testdata/storage testdata/network testdata/account testdata/threats testdata/insights
 var FS embed.FS

@@ -29,8 +29,9 @@ func (c *checker) eachAlert(ctx context.Context, ev *event.Event, fn func(*event
 }
 
 // writeFinding is write for an alert about a finding: the finding's time
-// (when it was last updated), type, identity, remote address, account and
-// region in the columns a CloudTrail event fills.
+// (when it was last updated), type (or failed control), identity (or
+// resource), remote address, account and region in the columns a
+// CloudTrail event fills.
 func (w *alertWriter) writeFinding(a *event.Alert) error {
 	f := a.Finding
 	if w.pending == 0 {
@@ -51,11 +52,14 @@ func (w *alertWriter) writeFinding(a *event.Alert) error {
 		if !f.UpdatedAt.IsZero() {
 			t = f.UpdatedAt.In(w.loc).Format(timeLayout)
 		}
-		who := f.Principal
+		what, who := f.Type, f.Principal
+		if f.Control != "" && f.Compliance != "" {
+			what = f.Control // a failed check: its control says more than its type
+		}
 		if who == "" {
 			who = f.ResourceID
 		}
-		w.table.row(t, a.Rule.Severity.String(), a.Rule.ID, f.Type, who, f.RemoteIP, f.Account, f.Region, a.Summary)
+		w.table.row(t, a.Rule.Severity.String(), a.Rule.ID, what, who, f.RemoteIP, f.Account, f.Region, a.Summary)
 	}
 	if w.pending >= flushEvery {
 		return w.block()

@@ -33,7 +33,8 @@ type Insight struct {
 	Duration, BaselineDuration int
 	// ErrorCode, Identity and UserAgent are the error code, the caller
 	// ARN and the user agent that contributed most during the activity,
-	// from insightContext.attributions ("" when not attributed).
+	// from insightContext.attributions ("" when not attributed); an error
+	// rate insight's own errorCode comes first.
 	ErrorCode, Identity, UserAgent string
 }
 
@@ -59,6 +60,7 @@ func (e *Event) Insight() Insight {
 		Baseline:         number(stats.Get("baseline", "average")),
 		Duration:         int(number(stats.Get("insightDuration"))),
 		BaselineDuration: int(number(stats.Get("baselineDuration"))),
+		ErrorCode:        str(d.Get("errorCode")),
 	}
 	attrs := d.GetArray("insightContext", "attributions")
 	for _, a := range attrs {
@@ -73,7 +75,9 @@ func (e *Event) Insight() Insight {
 		}
 		switch str(a.Get("attribute")) {
 		case "errorCode":
-			in.ErrorCode = top
+			if in.ErrorCode == "" {
+				in.ErrorCode = top
+			}
 		case "userIdentityArn":
 			in.Identity = top
 		case "userAgent":
