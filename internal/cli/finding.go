@@ -7,7 +7,17 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/finding"
+	"github.com/trailwatch/trailwatch/internal/rule"
 )
+
+// statelessAlerts returns the alerts ev raises without state: the rules'
+// alerts, or for a GuardDuty or Security Hub event its findings' alerts.
+func statelessAlerts(ctx context.Context, set *rule.Set, ev *event.Event) ([]*event.Alert, error) {
+	if ev.Kind().Finding() {
+		return finding.New(finding.Options{}).Alerts(ctx, ev)
+	}
+	return set.Alerts(ctx, ev)
+}
 
 // eachAlert calls fn with each alert ev raises without state: the rules'
 // alerts, or for a GuardDuty or Security Hub event its findings' alerts.

@@ -3,10 +3,14 @@ package finding_test
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/ingest"
+	"github.com/trailwatch/trailwatch/internal/lambda"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 )
 
@@ -109,5 +113,36 @@ func TestFindingsRouteLikeAlerts(t *testing.T) {
 	}
 	if len(got) != n {
 		t.Errorf("the updated finding was delivered again: %d new messages", len(got)-n)
+	}
+}
+
+// engines hands the Lambda face one pipeline.
+type engines struct{ p *pipeline.Pipeline }
+
+func (e engines) Engine(context.Context) (lambda.Engine, error) { return e.p, nil }
+
+// On Lambda, a Security Hub event handed straight to the function (the
+// central bus's rule) is delivered as one message per finding.
+func TestLambdaDeliversFindings(t *testing.T) {
+	ctx := context.Background()
+	var got []pipeline.Message
+	p, err := pipeline.Build(ctx, []byte(routeConfig), pipeline.Deps{
+		DryRun: true, NoDetectors: true,
+		OnMessage: func(m pipeline.Message) { got = append(got, m) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	payload, err := os.ReadFile(filepath.Join("testdata", "securityhub-two-findings.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := lambda.NewHandler(lambda.HandlerOptions{Reader: ingest.New(ingest.Options{}), Engines: engines{p}})
+	if _, err := h.Invoke(ctx, payload); err != nil {
+		t.Fatalf("Invoke: %v", err)
+	}
+	if len(got) != 1 || got[0].Group.Receiver != "security" || got[0].Group.Alerts[0].Finding.Control != "1.13" {
+		t.Fatalf("got %d messages; want the failed CIS 1.13 check, to security (the archived finding raises nothing)", len(got))
 	}
 }
