@@ -2,8 +2,8 @@
 // tests run on.
 //
 // Each rules/<pack>.yaml file is one pack (signin, root, iam, logging, data,
-// compute, secrets, storage, network, account, threats, and the opt-in cis
-// and signin-stream, whose files say pack: {default: false});
+// compute, secrets, storage, network, account, threats, insights, self, and
+// the opt-in cis and signin-stream, whose files say pack: {default: false});
 // testdata/<pack>/ holds the real CloudTrail events
 // that the packs' tests name by file. Both are embedded in the binary, so
 // `trailwatch test` and the rule loader read the packs without touching the
@@ -21,5 +21,5 @@ import "embed"
 // of the binary.
 //
 //go:embed *.yaml testdata/README.md testdata/cis testdata/compute testdata/data testdata/iam testdata/logging testdata/root testdata/secrets testdata/self testdata/signin testdata/signin-stream
-//go:embed testdata/storage testdata/network testdata/account testdata/threats
+//go:embed testdata/storage testdata/network testdata/account testdata/threats testdata/insights
 var FS embed.FS

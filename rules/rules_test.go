@@ -31,7 +31,7 @@ func loadAll(t *testing.T) []*rule.Rule {
 
 func TestPacksLoad(t *testing.T) {
 	// The built-in packs; a pack file added or lost shows here.
-	wantPacks := []string{"account", "cis", "compute", "data", "iam", "logging", "network", "root", "secrets", "self", "signin", "signin-stream", "storage", "threats"}
+	wantPacks := []string{"account", "cis", "compute", "data", "iam", "insights", "logging", "network", "root", "secrets", "self", "signin", "signin-stream", "storage", "threats"}
 	packs, err := rule.BuiltinPacks(FS)
 	if err != nil {
 		t.Fatal(err)

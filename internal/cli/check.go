@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/finding"
 	"github.com/trailwatch/trailwatch/internal/ingest"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/rule"
@@ -195,11 +196,12 @@ that severity fired, else 0.`,
 
 // checker runs a rule set over inputs.
 type checker struct {
-	set  *rule.Set
-	in   *inputs
-	errw io.Writer
-	out  *alertWriter // nil counts alerts without printing them
-	prog *progress    // nil when standard error is not a terminal
+	set      *rule.Set
+	findings *finding.Stage // made on the first finding event
+	in       *inputs
+	errw     io.Writer
+	out      *alertWriter // nil counts alerts without printing them
+	prog     *progress    // nil when standard error is not a terminal
 }
 
 // checkStats counts what a check run saw.
@@ -227,7 +229,7 @@ func (c *checker) run(ctx context.Context, args []string) (checkStats, error) {
 			// Alerts are printed while the event is current, so none is
 			// cloned.
 			var werr error
-			err := c.set.Each(ctx, ev, func(a *event.Alert) bool {
+			err := c.eachAlert(ctx, ev, func(a *event.Alert) bool {
 				st.alerts++
 				c.prog.alert()
 				st.maxSeverity = max(st.maxSeverity, a.Rule.Severity)
@@ -364,6 +366,9 @@ func newAlertWriter(w io.Writer, format string, loc *time.Location, o output, wi
 }
 
 func (w *alertWriter) write(a *event.Alert) error {
+	if a.Finding != nil {
+		return w.writeFinding(a)
+	}
 	ev := a.Event
 	p := ev.Principal()
 	ts := ev.Time()

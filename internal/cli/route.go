@@ -174,7 +174,7 @@ func (x *explainer) events(ctx context.Context, stdin io.Reader, errOut io.Write
 				continue
 			}
 			n++
-			alerts, err := set.Alerts(ctx, ev)
+			alerts, err := statelessAlerts(ctx, set, ev)
 			if err != nil {
 				fmt.Fprintln(errOut, "warning:", cleanLines(err.Error()))
 			}

@@ -120,6 +120,11 @@ type Alert struct {
 	// where trailwatch wrote it (a detector's or threshold's count).
 	Annotations map[string]string
 
+	// Finding is set on an alert about a GuardDuty or Security Hub
+	// finding (see internal/finding); Event is then the finding's own
+	// record. Nil for alerts about CloudTrail events.
+	Finding *Finding
+
 	// key is Key, kept by Bound before the event is cut.
 	key string
 }
@@ -145,10 +150,14 @@ func (a *Alert) SummaryIn(locale string) string {
 
 // Key identifies the alert for idempotent delivery: the event's Identity
 // and the rule id. It is worked out once, from the event as it was first
-// given, so that Bound does not change it.
+// given, so that Bound does not change it. An alert about a finding is
+// keyed by the finding (Finding.Key).
 func (a *Alert) Key() string {
 	if a.key != "" {
 		return a.key
+	}
+	if a.Finding != nil {
+		return a.Finding.Key()
 	}
 	return a.Event.Identity() + "|" + a.Rule.ID
 }
@@ -160,8 +169,14 @@ const RulePrefix = "rule:"
 
 // Labels returns the labels routes and silences match on. An alert with
 // Also set carries rule:<id> for every rule of the message and the tags of
-// all of them.
+// all of them. An alert about a finding carries the finding's labels
+// instead of the event's: source, finding_type, finding_id, product,
+// resource_type, resource_id and, where the finding has them, principal,
+// source_ip, generator, control, compliance and sample.
 func (a *Alert) Labels() map[string]string {
+	if a.Finding != nil {
+		return a.Finding.labels(a.Rule)
+	}
 	e := a.Event
 	p := e.Principal()
 	l := map[string]string{

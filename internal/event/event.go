@@ -35,6 +35,9 @@ type Origin struct {
 	Path string
 	// MessageID is the SQS message id when the event arrived through SQS.
 	MessageID string
+	// Kind is what the record is: a CloudTrail event (the zero value) or
+	// the EventBridge event of a finding another service raised.
+	Kind Kind
 }
 
 // String returns "input[#index]" for error messages.
@@ -138,6 +141,9 @@ func (e *Event) Value() *fastjson.Value { return e.v }
 
 // Origin returns where the event was read from.
 func (e *Event) Origin() Origin { return e.origin }
+
+// Kind returns what the record is (Origin().Kind).
+func (e *Event) Kind() Kind { return e.origin.Kind }
 
 // SetOrigin replaces the event's origin; ingest uses it to add envelope
 // details such as an SQS message id.

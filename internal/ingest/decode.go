@@ -891,6 +891,11 @@ func (d *decoder) eventBridge(v *fastjson.Value, idx int) bool {
 			return c.recordErr(idx, fmt.Errorf("EventBridge %q event has no detail object", dt))
 		}
 		return c.leaf(detail, idx)
+	case findingKind(src, dt) != event.KindCloudTrail:
+		if detail == nil || detail.Type() != fastjson.TypeObject {
+			return c.recordErr(idx, fmt.Errorf("EventBridge %q event has no detail object", dt))
+		}
+		return c.finding(v, idx, findingKind(src, dt))
 	case src == "aws.s3" && dt == "Object Created":
 		bucket := string(detail.GetStringBytes("bucket", "name"))
 		key := string(detail.GetStringBytes("object", "key"))
@@ -899,7 +904,35 @@ func (d *decoder) eventBridge(v *fastjson.Value, idx int) bool {
 		}
 		return c.fetch(bucket, key, idx)
 	}
-	return d.skip(idx, fmt.Sprintf("EventBridge event %s from %s is not a CloudTrail event", quote(dt), quote(src)))
+	return d.skip(idx, fmt.Sprintf("EventBridge event %s from %s is not a CloudTrail event or a finding", quote(dt), quote(src)))
+}
+
+// findingKind returns the kind of an EventBridge event that carries
+// findings: GuardDuty's and Security Hub's, from their aws. sources, which
+// only AWS may put on a bus. Every other event is KindCloudTrail, which
+// here means "not a finding".
+func findingKind(src, dt string) event.Kind {
+	switch {
+	case src == "aws.guardduty" && dt == "GuardDuty Finding":
+		return event.KindGuardDuty
+	case src == "aws.securityhub" && dt == "Security Hub Findings - Imported":
+		return event.KindSecurityHub
+	}
+	return event.KindCloudTrail
+}
+
+// finding yields a finding's whole EventBridge event, marked with its
+// kind; internal/finding reads the findings in it.
+func (d *decoder) finding(v *fastjson.Value, idx int, kind event.Kind) bool {
+	d.buf = v.MarshalTo(d.buf[:0])
+	ev, err := d.parse(&d.lp, d.buf, idx)
+	if err != nil {
+		return d.recordErr(idx, err)
+	}
+	o := ev.Origin()
+	o.Kind = kind
+	ev.SetOrigin(o)
+	return d.emit(ev, nil)
 }
 
 // s3Record handles one record of an S3 event notification.

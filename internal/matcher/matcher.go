@@ -72,6 +72,13 @@ var knownLabels = [...]string{
 	"event_name", "event_source", "source_ip",
 }
 
+// findingLabels are the labels only an alert about a GuardDuty or
+// Security Hub finding carries (see event.Finding and docs/findings.md).
+var findingLabels = [...]string{
+	"source", "finding_type", "finding_id", "product", "resource_type", "resource_id",
+	"generator", "control", "compliance", "sample",
+}
+
 // KnownLabels returns the label names a matcher may use besides tag and
 // tag:<name>, in a fixed order.
 func KnownLabels() []string { return slices.Clone(knownLabels[:]) }
@@ -84,7 +91,7 @@ func IsKnownLabel(name string) bool {
 	if t, ok := strings.CutPrefix(name, TagPrefix); ok {
 		return validTag(t)
 	}
-	return slices.Contains(knownLabels[:], name)
+	return slices.Contains(knownLabels[:], name) || slices.Contains(findingLabels[:], name)
 }
 
 // Matcher is one compiled label condition. It is immutable and safe for

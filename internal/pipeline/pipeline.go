@@ -21,6 +21,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/finding"
 	"github.com/trailwatch/trailwatch/internal/fold"
 	"github.com/trailwatch/trailwatch/internal/geoip"
 	"github.com/trailwatch/trailwatch/internal/ingest"
@@ -151,6 +152,7 @@ type Pipeline struct {
 	ownStore   bool
 	dispatcher *route.Dispatcher
 	folder     *fold.Folder
+	findings   *finding.Stage
 	retrier    *notify.Retrier
 	log        *slog.Logger
 	now        func() time.Time
@@ -183,6 +185,7 @@ func Build(ctx context.Context, configBytes []byte, deps Deps) (*Pipeline, error
 func New(ctx context.Context, cfg *config.Config, deps Deps) (*Pipeline, error) {
 	deps = deps.withDefaults()
 	p := &Pipeline{cfg: cfg, log: deps.Logger, now: deps.Now, dryRun: deps.DryRun, sink: deps.OnMessage}
+	p.findings = finding.New(finding.Options{Logger: deps.Logger})
 	for _, n := range cfg.Notes {
 		p.log.InfoContext(ctx, "config_note", "note", n)
 	}
@@ -507,8 +510,12 @@ func (p *Pipeline) Close() error {
 // Alerts returns the alerts ev raises: the rules' first, then the
 // detectors'. Alerts are returned even when some rule or detector failed;
 // the failures are joined into the error, each naming the rule or detector
-// and the event's origin.
+// and the event's origin. A GuardDuty or Security Hub event raises its
+// findings' alerts instead (internal/finding).
 func (p *Pipeline) Alerts(ctx context.Context, ev *event.Event) ([]*event.Alert, error) {
+	if ev.Kind().Finding() {
+		return p.findings.Alerts(ctx, ev)
+	}
 	alerts, err := p.rules.Alerts(ctx, ev)
 	errs := []error{err}
 	for _, d := range p.detectors {

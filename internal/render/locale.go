@@ -30,13 +30,23 @@ type Words struct {
 	// in runes or bytes, than TruncMarker, which it replaces.
 	Truncated string
 
+	// Fact labels of an alert about a GuardDuty or Security Hub finding.
+	// The finding's own title, description and remediation are shown as
+	// the product wrote them, under labels that say so.
+	FindingTitle, FindingType, ProductSeverity, Product, Control, Compliance,
+	Resource, Count, FirstSeen, LastSeen, Updated, Workflow,
+	FindingDescription, Remediation string
+	// OpenGuardDuty and OpenSecurityHub label the link to a finding.
+	OpenGuardDuty, OpenSecurityHub string
+
 	// ContextLabels label the facts detectors add to an alert's context,
 	// keyed by the context key ("previous_location"); a key not listed is
 	// shown as it is.
 	ContextLabels map[string]string
 
-	// Formats taking a count.
-	alertsFmt, moreFmt string
+	// Formats taking a count; moreResourcesFmt follows a finding's first
+	// resource.
+	alertsFmt, moreFmt, moreResourcesFmt string
 	// Title formats: severity name, then title.
 	titleFmt string
 	// TimeLayout formats times (Go layout).
@@ -74,6 +84,24 @@ func english() Words {
 		Repeat:       "still firing",
 		AlsoMatched:  "Also matched",
 		Truncated:    TruncMarker,
+
+		FindingTitle:       "Finding (original text)",
+		FindingType:        "Finding type",
+		ProductSeverity:    "Severity given",
+		Product:            "Product",
+		Control:            "Control",
+		Compliance:         "Compliance",
+		Resource:           "Resource",
+		Count:              "Times seen",
+		FirstSeen:          "First seen",
+		LastSeen:           "Last seen",
+		Updated:            "Updated",
+		Workflow:           "Workflow",
+		FindingDescription: "Description (original text)",
+		Remediation:        "Remediation (original text)",
+		OpenGuardDuty:      "Open in GuardDuty console",
+		OpenSecurityHub:    "Open in Security Hub console",
+		moreResourcesFmt:   "and %d more resources",
 		ContextLabels: map[string]string{
 			"location":          "Location",
 			"previous_location": "Previous location",
@@ -134,6 +162,24 @@ func japanese() Words {
 		Repeat:       "継続中",
 		AlsoMatched:  "他に該当したルール",
 		Truncated:    "…(省略)",
+
+		FindingTitle:       "検出結果 (原文)",
+		FindingType:        "検出タイプ",
+		ProductSeverity:    "製品の重要度",
+		Product:            "製品",
+		Control:            "コントロール",
+		Compliance:         "準拠状況",
+		Resource:           "リソース",
+		Count:              "検知回数",
+		FirstSeen:          "初回検知",
+		LastSeen:           "最終検知",
+		Updated:            "更新時刻",
+		Workflow:           "ワークフロー",
+		FindingDescription: "説明 (原文)",
+		Remediation:        "対処方法 (原文)",
+		OpenGuardDuty:      "GuardDuty コンソールで開く",
+		OpenSecurityHub:    "Security Hub コンソールで開く",
+		moreResourcesFmt:   "他 %d 件",
 		ContextLabels: map[string]string{
 			"location":          "場所",
 			"previous_location": "前回の場所",
@@ -181,5 +227,7 @@ func (w *Words) contextLabel(key string) string {
 }
 
 func (w *Words) more(n int) string { return fmt.Sprintf(w.moreFmt, n) }
+
+func (w *Words) moreResources(n int) string { return fmt.Sprintf(w.moreResourcesFmt, n) }
 
 func (w *Words) title(sev, title string) string { return fmt.Sprintf(w.titleFmt, sev, title) }

@@ -80,8 +80,10 @@ type AlertView struct {
 	// a sign-in); LoginResultRaw is CloudTrail's "Success" or "Failure".
 	LoginResult, LoginResultRaw string
 	ErrorCode, ErrorMessage     string
-	// ConsoleURL links to the event in the CloudTrail console ("" if none).
-	ConsoleURL string
+	// ConsoleURL links to the event in the CloudTrail console, or to a
+	// finding in its service's console ("" if none); ConsoleText is the
+	// link's label in the message's locale.
+	ConsoleURL, ConsoleText string
 	// Summary is the rule's rendered summary and Annotation the jq result
 	// or detector note; both embed untrusted text and have their control
 	// characters made visible.
@@ -101,6 +103,9 @@ type AlertView struct {
 	// Alert is the alert itself: .Alert.Event.Field "requestParameters.x"
 	// reads any field. Text read through it is raw and unescaped.
 	Alert *event.Alert
+	// Finding is set on an alert about a GuardDuty or Security Hub
+	// finding (see findingView for how its facts fill the fields above).
+	Finding *event.Finding
 }
 
 // RuleRef is another rule folded into an alert's message.
@@ -220,6 +225,9 @@ func (r *Renderer) timeText(t time.Time) string {
 const maxViewRunes = 4000
 
 func (r *Renderer) alertView(a *event.Alert) AlertView {
+	if a.Finding != nil {
+		return r.findingView(a)
+	}
 	w := r.words
 	e := a.Event
 	p := e.Principal()
@@ -247,6 +255,7 @@ func (r *Renderer) alertView(a *event.Alert) AlertView {
 		ErrorCode:         c(e.ErrorCode()),
 		ErrorMessage:      c(e.ErrorMessage()),
 		ConsoleURL:        e.ConsoleURL(),
+		ConsoleText:       w.OpenConsole,
 		Summary:           oneLine(c(a.SummaryIn(w.Locale))),
 		Annotation:        oneLine(c(a.AnnotationIn(w.Locale))),
 		Alert:             a,
@@ -395,6 +404,7 @@ func (m *Message) mapText(f func(string) string) *Message {
 		a.RequestParameters = f(a.RequestParameters)
 		a.LoginResult, a.LoginResultRaw = f(a.LoginResult), f(a.LoginResultRaw)
 		a.ErrorCode, a.ErrorMessage, a.ConsoleURL = f(a.ErrorCode), f(a.ErrorMessage), f(a.ConsoleURL)
+		a.ConsoleText = f(a.ConsoleText)
 		a.Summary, a.Annotation, a.Line = f(a.Summary), f(a.Annotation), f(a.Line)
 		a.Context = mapFacts(a.Context, f)
 		a.Facts = mapFacts(a.Facts, f)

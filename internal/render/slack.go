@@ -176,7 +176,7 @@ func (r *Renderer) renderSlack(kind, receiver string, g *Group) (*Payload, error
 	if u := first.ConsoleURL; strings.HasPrefix(u, "https://") && len(u) <= SlackMaxURL {
 		body = append(body, slackBlock{Type: "actions", Elements: []any{slackButton{
 			Type:     "button",
-			Text:     plain(w.OpenConsole, SlackMaxButtonText),
+			Text:     plain(first.ConsoleText, SlackMaxButtonText),
 			URL:      u,
 			ActionID: "open_console",
 		}}})

@@ -184,7 +184,7 @@ func (r *Renderer) teamsCard(receiver string, g *Group, maxAlerts, valueRunes in
 		Body:    body,
 	}
 	if u := first.ConsoleURL; strings.HasPrefix(u, "https://") {
-		card.Actions = []any{teamsOpenURL{Type: "Action.OpenUrl", Title: w.OpenConsole, URL: u}}
+		card.Actions = []any{teamsOpenURL{Type: "Action.OpenUrl", Title: first.ConsoleText, URL: u}}
 	}
 	msg := teamsMessage{Type: "message", Attachments: []teamsAttachment{{
 		ContentType: "application/vnd.microsoft.card.adaptive",

@@ -56,6 +56,11 @@ type WebhookAlert struct {
 	// this one message, most important first.
 	Also  []WebhookAlso `json:"also,omitempty"`
 	Event WebhookEvent  `json:"event"`
+	// Finding is set on an alert about a GuardDuty or Security Hub
+	// finding; Event then holds the finding's id (id), type (name),
+	// product (source), account, region, remote address and the time it
+	// was updated, and Raw the finding's own JSON.
+	Finding *WebhookFinding `json:"finding,omitempty"`
 	// Raw is the CloudTrail record exactly as read (left out only when an
 	// SNS message would otherwise be too large).
 	Raw json.RawMessage `json:"raw,omitempty"`
@@ -170,6 +175,9 @@ func (r *Renderer) webhookDoc(kind, receiver string, g *Group, maxAlerts, valueR
 				ErrorMessage: cut(e.ErrorMessage()),
 			},
 		}
+		if a.Finding != nil {
+			wa.Event, wa.Finding = webhookFinding(a.Finding, v, cut)
+		}
 		for _, o := range a.Also {
 			wa.Also = append(wa.Also, WebhookAlso{
 				Rule:       webhookRule(o.Rule, m.Locale),
@@ -203,6 +211,61 @@ func (r *Renderer) webhookDoc(kind, receiver string, g *Group, maxAlerts, valueR
 		d.Alerts = append(d.Alerts, wa)
 	}
 	return d, nil
+}
+
+// WebhookFinding is what an alert carries of a GuardDuty or Security Hub
+// finding; every string is the product's text, unescaped.
+type WebhookFinding struct {
+	Source          string `json:"source"` // "guardduty" or "securityhub"
+	ID              string `json:"id"`
+	ARN             string `json:"arn,omitempty"`
+	Type            string `json:"type,omitempty"`
+	Title           string `json:"title,omitempty"`
+	Description     string `json:"description,omitempty"`
+	ProductSeverity string `json:"product_severity,omitempty"`
+	Product         string `json:"product,omitempty"`
+	Generator       string `json:"generator,omitempty"`
+	Control         string `json:"control,omitempty"`
+	Compliance      string `json:"compliance,omitempty"`
+	Workflow        string `json:"workflow,omitempty"`
+	ResourceType    string `json:"resource_type,omitempty"`
+	ResourceID      string `json:"resource_id,omitempty"`
+	MoreResources   int    `json:"more_resources,omitempty"`
+	Principal       string `json:"principal,omitempty"`
+	RemoteIP        string `json:"remote_ip,omitempty"`
+	Count           int    `json:"count,omitempty"`
+	// Times are RFC 3339, UTC.
+	FirstSeen   string `json:"first_seen,omitempty"`
+	LastSeen    string `json:"last_seen,omitempty"`
+	CreatedAt   string `json:"created_at,omitempty"`
+	UpdatedAt   string `json:"updated_at,omitempty"`
+	Remediation string `json:"remediation,omitempty"`
+	Sample      bool   `json:"sample,omitempty"`
+}
+
+// webhookFinding returns the event facts and the finding object of an
+// alert about f; cut shortens each text when the document must shrink.
+func webhookFinding(f *event.Finding, v *AlertView, cut func(string) string) (WebhookEvent, *WebhookFinding) {
+	at := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	ev := WebhookEvent{
+		ID: cut(f.ID), Time: at(f.UpdatedAt), Name: cut(v.EventName), Source: cut(f.Product),
+		Account: cut(f.Account), AccountName: v.AccountName, Region: cut(f.Region), SourceIP: cut(f.RemoteIP),
+		Principal: WebhookPrincipal{Name: cut(f.Principal)},
+	}
+	return ev, &WebhookFinding{
+		Source: f.Source.String(), ID: cut(f.ID), ARN: cut(f.ARN), Type: cut(f.Type), Title: cut(f.Title),
+		Description: cut(f.Description), ProductSeverity: cut(f.ProductSeverity), Product: cut(f.Product),
+		Generator: cut(f.Generator), Control: cut(f.Control), Compliance: cut(f.Compliance), Workflow: cut(f.Workflow),
+		ResourceType: cut(f.ResourceType), ResourceID: cut(f.ResourceID), MoreResources: f.MoreResources,
+		Principal: cut(f.Principal), RemoteIP: cut(f.RemoteIP), Count: f.Count,
+		FirstSeen: at(f.FirstSeen), LastSeen: at(f.LastSeen), CreatedAt: at(f.CreatedAt), UpdatedAt: at(f.UpdatedAt),
+		Remediation: cut(f.Remediation), Sample: f.Sample,
+	}
 }
 
 func webhookRule(r event.RuleInfo, locale string) WebhookRule {
