@@ -99,7 +99,7 @@ func TestFindingPatternsMatchDocumentedEvents(t *testing.T) {
 		{"GuardDutyFindingsRule", "securityhub-cis-1.13.json", false},
 		{"SecurityHubFindingsRule", "guardduty-iam.json", false},
 	} {
-		raw, err := os.ReadFile(filepath.Join("..", "internal", "finding", "testdata", c.file))
+		raw, err := os.ReadFile(filepath.Join("..", "testdata", "findings", c.file))
 		if err != nil {
 			t.Fatal(err)
 		}

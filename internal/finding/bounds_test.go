@@ -18,7 +18,7 @@ import (
 // change before building the event.
 func load(t testing.TB, name string) map[string]any {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "findings", name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 func readFile(t testing.TB, name string) []*event.Event {
 	t.Helper()
 	var out []*event.Event
-	for ev, err := range ingest.New(ingest.Options{}).Paths(context.Background(), []string{filepath.Join("testdata", name)}) {
+	for ev, err := range ingest.New(ingest.Options{}).Paths(context.Background(), []string{filepath.Join("..", "..", "testdata", "findings", name)}) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

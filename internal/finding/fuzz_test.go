@@ -16,7 +16,7 @@ import (
 // keep every text bounded and valid UTF-8, and build console links only on
 // the consoles' hosts.
 func FuzzRead(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
+	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "findings", "*.json"))
 	for _, p := range files {
 		b, err := os.ReadFile(p)
 		if err != nil {

@@ -139,7 +139,7 @@ func TestLambdaDeliversFindings(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	payload, err := os.ReadFile(filepath.Join("testdata", "securityhub-two-findings.json"))
+	payload, err := os.ReadFile(filepath.Join("..", "..", "testdata", "findings", "securityhub-two-findings.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
