@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/finding"
 	"github.com/trailwatch/trailwatch/internal/ingest"
 	"github.com/trailwatch/trailwatch/internal/textwidth"
 )
@@ -135,7 +136,18 @@ func (l *eventLister) run(cmd *cobra.Command, args []string) error {
 			l.events++
 			l.inputs[ev.Origin().Input] = true
 			l.prog.event(ev.Origin().Input)
-			if err := l.out.write(ev); err != nil {
+			if ev.Kind().Finding() {
+				// A GuardDuty or Security Hub event: one line per finding.
+				items, err := finding.Read(ev, finding.DefaultMaxFindings)
+				if err != nil {
+					l.report(err)
+				}
+				for _, it := range items {
+					if err := l.out.writeFinding(it.Finding); err != nil {
+						return fmt.Errorf("cannot write events: %w", err)
+					}
+				}
+			} else if err := l.out.write(ev); err != nil {
 				return fmt.Errorf("cannot write events: %w", err)
 			}
 			if arg == "-" {
@@ -312,6 +324,46 @@ func (w *eventWriter) write(ev *event.Event) error {
 		result = "ok"
 	}
 	w.table.row(tm, ev.Name(), p.String(), ev.SourceIP(), ev.Region(), ev.Account(), result)
+	return nil
+}
+
+// writeFinding prints one finding of a GuardDuty or Security Hub event in
+// the events' columns: GuardDuty's finding type or a Security Hub
+// finding's title as the event, its principal and
+// remote address, and its severity as the result. In JSON, event_source
+// names the service and event_type is "GuardDutyFinding" or
+// "SecurityHubFinding".
+func (w *eventWriter) writeFinding(f *event.Finding) error {
+	t := f.UpdatedAt
+	if t.IsZero() {
+		t = f.CreatedAt
+	}
+	if w.enc != nil {
+		j := eventJSON{
+			EventID:     f.ID,
+			EventName:   f.Type,
+			EventSource: f.Source.String() + ".amazonaws.com",
+			EventType:   map[event.Kind]string{event.KindGuardDuty: "GuardDutyFinding", event.KindSecurityHub: "SecurityHubFinding"}[f.Source],
+			Account:     f.Account,
+			Region:      f.Region,
+			Principal:   f.Principal,
+			SourceIP:    f.RemoteIP,
+			ConsoleURL:  f.URL,
+		}
+		if !t.IsZero() {
+			j.Time = t.In(w.loc).Format(time.RFC3339)
+		}
+		return w.enc.Encode(&j)
+	}
+	tm := ""
+	if !t.IsZero() {
+		tm = t.In(w.loc).Format(timeLayout)
+	}
+	what := f.Type
+	if f.Source == event.KindSecurityHub && f.Title != "" {
+		what = f.Title
+	}
+	w.table.row(tm, what, f.Principal, f.RemoteIP, f.Region, f.Account, "finding "+f.Severity.String())
 	return nil
 }
 

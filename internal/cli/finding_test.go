@@ -43,3 +43,43 @@ func TestCheckReportsFindings(t *testing.T) {
 		}
 	}
 }
+
+// events lists a finding event as its findings, one line each, in the
+// events' columns: not as a CloudTrail event with every column empty.
+func TestEventsListsFindings(t *testing.T) {
+	out, errs, code := runCmd(t, newEventsCmd(), gdFinding+"\n", "--format", "json", "-")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var line map[string]any
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &line); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	for k, v := range map[string]any{
+		"event_id": "30bf285e52a1e405084ff6ec28e06e17", "event_name": "UnauthorizedAccess:IAMUser/MaliciousIPCaller",
+		"event_source": "guardduty.amazonaws.com", "event_type": "GuardDutyFinding", "account": "123456789012",
+		"region": "us-east-1", "principal": "alice (IAMUser)", "source_ip": "198.51.100.7", "time": "2024-05-02T12:59:00Z",
+	} {
+		if line[k] != v {
+			t.Errorf("%s = %v, want %v", k, line[k], v)
+		}
+	}
+	out, _, _ = runCmd(t, newEventsCmd(), gdFinding+"\n", "--wide", "-")
+	if !strings.Contains(out, "UnauthorizedAccess:IAMUser/MaliciousIPCaller") || !strings.Contains(out, "finding high") {
+		t.Errorf("table:\n%s", out)
+	}
+}
+
+// render previews a finding event file as the message its finding sends.
+func TestRenderFindingEvent(t *testing.T) {
+	ev := writeRenderFile(t, "finding.json", gdFinding)
+	out, _, err := runRenderCmd(t, "--event", ev, "--receiver", "slack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"GuardDuty finding: API ListBuckets was invoked from a known malicious IP address.", "UnauthorizedAccess:IAMUser/MaliciousIPCaller", "198.51.100.7"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("preview lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -301,7 +301,7 @@ func readRenderEvent(ctx context.Context, file string, index int) (*event.Event,
 	case index >= n:
 		return nil, fmt.Errorf("--index %d: %s holds %d events (0 to %d)", index, file, n, n-1)
 	}
-	if picked.Name() == "" {
+	if picked.Name() == "" && !picked.Kind().Finding() {
 		return nil, fmt.Errorf("--event %s: the record has no eventName; is it a CloudTrail event?", file)
 	}
 	return picked, nil
@@ -339,8 +339,8 @@ func renderAlerts(cmd *cobra.Command, o *renderOptions, ev *event.Event) ([]*eve
 		return nil, err
 	}
 	// A preview of one event shows a rule with a threshold as the message
-	// it sends once its count is reached.
-	alerts, err := set.WithoutThresholds().Alerts(cmd.Context(), ev)
+	// it sends once its count is reached; a finding event, its findings.
+	alerts, err := statelessAlerts(cmd.Context(), set.WithoutThresholds(), ev)
 	if err != nil {
 		// Rule failures still leave the other alerts; say what failed.
 		fmt.Fprintln(cmd.ErrOrStderr(), "trailwatch: warning:", err)
