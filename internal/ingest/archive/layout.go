@@ -37,6 +37,9 @@ func locate(folder string) place {
 		return place{level: levelAbove}
 	}
 	rest := folder[i+len("AWSLogs/"):]
+	// Only whole folders count: a last segment without its closing slash
+	// (a key, or a prefix cut short) names no folder yet.
+	rest = rest[:strings.LastIndexByte(rest, '/')+1]
 	segs := strings.Split(strings.TrimSuffix(rest, "/"), "/")
 	if rest == "" {
 		segs = nil
