@@ -136,8 +136,9 @@ func loadFS(fsys fs.FS, dir, display string) ([]*Rule, error) {
 }
 
 // loadFSFile loads one rule file of fsys, named display in messages. With
-// noTests, a built-in pack is read without its rules' tests when it can be
-// (parseWithoutTests).
+// noTests, a built-in pack is read without its rules' tests when it can be:
+// from packTable when the table was made from this very file, else by
+// parsing its YAML without the tests (parseWithoutTests).
 func loadFSFile(fsys fs.FS, name, display string, noTests bool) ([]*Rule, error) {
 	data, err := fs.ReadFile(fsys, name)
 	if err != nil {
@@ -152,6 +153,9 @@ func loadFSFile(fsys fs.FS, name, display string, noTests bool) ([]*Rule, error)
 		return path.Join(displayDir, rel), func() ([]byte, error) { return fs.ReadFile(fsys, p) }, nil
 	}
 	if noTests {
+		if rules, ok := fromTable(packTable, name, display, data); ok {
+			return rules, nil
+		}
 		if rules, ok := parseWithoutTests(data, display, resolve); ok {
 			return rules, nil
 		}
@@ -209,15 +213,19 @@ func parse(data []byte, file string, resolve resolveFunc) ([]*Rule, error) {
 // whole, which reports every problem as it always has.
 func parseWithoutTests(data []byte, file string, resolve resolveFunc) (rules []*Rule, ok bool) {
 	o, ok := outlineOf(data)
-	if !ok || len(o.tests) == 0 {
-		return nil, false
-	}
-	view, ok := o.without(o.tests)
 	if !ok {
 		return nil, false
 	}
-	p := &fileParser{file: file, pack: PackName(file), resolve: resolve, emptied: make(map[int]bool, len(o.tests))}
-	for _, s := range o.tests {
+	tests := o.tests()
+	if len(tests) == 0 {
+		return nil, false
+	}
+	view, ok := o.without(tests)
+	if !ok {
+		return nil, false
+	}
+	p := &fileParser{file: file, pack: PackName(file), resolve: resolve, emptied: make(map[int]bool, len(tests))}
+	for _, s := range tests {
 		p.emptied[s.line+1] = false
 	}
 	rules = p.parse(view)
@@ -476,11 +484,11 @@ func (p *fileParser) rule(i int, node ast.Node) *Rule {
 		p.errorf(r.Line, "%smissing key \"severity\" (info, low, medium, high or critical)", who)
 	}
 	if summary != "" {
-		t, err := compileSummary(r.ID, summary)
+		st, err := compileSummaryTemplate(r.ID, summary)
 		if err != nil {
 			p.errorf(sumLine, "%ssummary: %v", who, err)
 		} else {
-			r.Summary, r.summary = t, &summaryTemplate{tmpl: t, parts: direct(t)}
+			r.Summary, r.summary = st.tmpl, st
 		}
 	}
 	exactly := "a rule has exactly one of " + strings.Join(languageNames(), ", ")
@@ -589,12 +597,12 @@ func (p *fileParser) locales(kv *ast.MappingValueNode, id, who string) map[strin
 				if src == "" {
 					continue
 				}
-				t, err := compileSummary(id, src)
+				st, err := compileSummaryTemplate(id, src)
 				if err != nil {
 					p.errorf(line(f.Key), "%ssummary: %v", lw, err)
 					continue
 				}
-				l.Summary, l.summary = t, &summaryTemplate{tmpl: t, parts: direct(t)}
+				l.Summary, l.summary = st.tmpl, st
 			}
 		}
 		out[loc] = l
@@ -744,15 +752,31 @@ func (p *fileParser) texts(kv *ast.MappingValueNode, who string) []string {
 // compileSummary parses a summary template and tries it on an empty event,
 // so that a misspelt field fails at load time rather than on an alert.
 func compileSummary(id, src string) (*template.Template, error) {
+	st, err := compileSummaryTemplate(id, src)
+	if err != nil {
+		return nil, err
+	}
+	return st.tmpl, nil
+}
+
+// compileSummaryTemplate is compileSummary with the summary's direct form.
+// A template made only of text and the event's text helpers (direct) is
+// not tried: each of its actions names a method or field that exists, so
+// it cannot fail, and trying them was a tenth of what loading the built-in
+// packs cost.
+func compileSummaryTemplate(id, src string) (*summaryTemplate, error) {
 	t, err := template.New(id).Option("missingkey=zero").Parse(src)
 	if err != nil {
 		return nil, err
 	}
-	var b strings.Builder
-	if err := t.Execute(&b, event.MustParse(`{}`)); err != nil {
-		return nil, err
+	st := &summaryTemplate{tmpl: t, parts: direct(t)}
+	if st.parts == nil {
+		var b strings.Builder
+		if err := t.Execute(&b, event.MustParse(`{}`)); err != nil {
+			return nil, err
+		}
 	}
-	return t, nil
+	return st, nil
 }
 
 // scalar returns the text of a scalar node. A null is "" and ok.

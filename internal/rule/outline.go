@@ -29,9 +29,6 @@ type outline struct {
 	start []int
 	// top lists the top-level keys in file order.
 	top []section
-	// tests lists the rules' tests keys whose value is written on the
-	// lines below the key.
-	tests []section
 }
 
 // section is a key and the lines of its value. Lines count from 0 here;
@@ -41,6 +38,8 @@ type section struct {
 	// line is the key's line; the value's lines are from..to (to
 	// excluded), which do not include the key's own line.
 	line, from, to int
+	// block reports that the key's value starts on the line below it.
+	block bool
 }
 
 // outlineOf outlines a rule file laid out in plain block style: top-level
@@ -50,10 +49,10 @@ type section struct {
 // any other file.
 func outlineOf(data []byte) (*outline, bool) {
 	text := string(data)
-	if strings.ContainsAny(text, "\t\r") || strings.HasPrefix(text, "\xef\xbb\xbf") {
+	if strings.IndexByte(text, '\t') >= 0 || strings.IndexByte(text, '\r') >= 0 || strings.HasPrefix(text, "\xef\xbb\xbf") {
 		return nil, false
 	}
-	o := &outline{text: text}
+	o := &outline{text: text, start: make([]int, 0, strings.Count(text, "\n")+2)}
 	for i := 0; i < len(text); {
 		o.start = append(o.start, i)
 		if j := strings.IndexByte(text[i:], '\n'); j >= 0 {
@@ -65,16 +64,16 @@ func outlineOf(data []byte) (*outline, bool) {
 	o.start = append(o.start, len(text))
 	n := o.lines()
 	for i := range n {
+		if len(o.top) > 0 && text[o.start[i]] == ' ' {
+			continue // part of the value above
+		}
 		indent, rest := o.line(i)
 		if rest == "" || rest[0] == '#' {
 			continue
 		}
 		if indent > 0 {
-			if len(o.top) == 0 {
-				// The top-level mapping does not start at the left margin.
-				return nil, false
-			}
-			continue
+			// The top-level mapping does not start at the left margin.
+			return nil, false
 		}
 		key, block, ok := topKey(rest)
 		if !ok || o.find(key) != nil {
@@ -83,18 +82,7 @@ func outlineOf(data []byte) (*outline, bool) {
 		if len(o.top) > 0 {
 			o.top[len(o.top)-1].to = i
 		}
-		o.top = append(o.top, section{key: key, line: i, from: i + 1, to: n})
-		if !block {
-			o.top[len(o.top)-1].from = -1 // marks an inline value
-		}
-	}
-	if rs := o.find("rules"); rs != nil && rs.from >= 0 {
-		o.tests = o.testSections(*rs)
-	}
-	for i := range o.top {
-		if o.top[i].from < 0 {
-			o.top[i].from = o.top[i].line + 1
-		}
+		o.top = append(o.top, section{key: key, line: i, from: i + 1, to: n, block: block})
 	}
 	return o, true
 }
@@ -149,8 +137,9 @@ func isKeyByte(c byte, first bool) bool {
 	return false
 }
 
-// testSections finds the tests key of each rule in the rules section, a
-// list of mappings written one key per line:
+// tests finds the tests key of each rule whose value is written on the
+// lines below it, in the rules section, a list of mappings written one key
+// per line:
 //
 //	rules:
 //	  - id: ...
@@ -158,7 +147,11 @@ func isKeyByte(c byte, first bool) bool {
 //	      - name: ...
 //
 // It returns nothing as soon as the section is laid out otherwise.
-func (o *outline) testSections(rs section) []section {
+func (o *outline) tests() []section {
+	rs := o.find("rules")
+	if rs == nil || !rs.block {
+		return nil
+	}
 	var out []section
 	dash, keys := -1, -1 // the indentation of the rules' dashes and keys
 	for i := rs.from; i < rs.to; i++ {

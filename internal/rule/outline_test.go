@@ -75,7 +75,7 @@ func TestBuiltinPacksOutline(t *testing.T) {
 				}
 			}
 
-			view, _ := o.without(o.tests)
+			view, _ := o.without(o.tests())
 			if strings.Count(string(view), "\n") != strings.Count(string(data), "\n") {
 				t.Error("the view without tests does not keep the lines")
 			}
@@ -206,7 +206,7 @@ func TestOutlineFallsBack(t *testing.T) {
 				t.Errorf("detectors = %+v, %v; a whole parse gives %+v, %v", got, gerr, wantD, werr)
 			}
 			if o != nil {
-				for _, s := range o.tests {
+				for _, s := range o.tests() {
 					if s.from <= s.line || s.to <= s.from {
 						t.Errorf("tests section %+v is empty or starts above its key", s)
 					}
@@ -246,7 +246,7 @@ func FuzzOutline(f *testing.F) {
 		if !ok {
 			return
 		}
-		if view, ok := o.without(o.tests); ok {
+		if view, ok := o.without(o.tests()); ok {
 			vl, dl := strings.Split(string(view), "\n"), strings.Split(string(data), "\n")
 			if len(vl) != len(dl) {
 				t.Fatalf("the view has %d lines; the file %d", len(vl), len(dl))
