@@ -25,7 +25,7 @@ import (
 // where the outline put them, or the whole file is parsed instead.
 type outline struct {
 	text string
-	// start holds the byte offset at which each line starts, then len(data).
+	// start holds the byte offset at which each line starts, then len(text).
 	start []int
 	// top lists the top-level keys in file order.
 	top []section
@@ -209,13 +209,11 @@ func isTestsKey(s string) bool {
 
 func (o *outline) lines() int { return len(o.start) - 1 }
 
-// line returns line i's indentation and the rest of it, without its end.
+// line returns line i's indentation and the rest of it, without its end;
+// the rest of a line of spaces is "".
 func (o *outline) line(i int) (int, string) {
 	s := strings.TrimSuffix(o.text[o.start[i]:o.start[i+1]], "\n")
 	t := strings.TrimLeft(s, " ")
-	if strings.TrimSpace(t) == "" {
-		return len(s), ""
-	}
 	return len(s) - len(t), t
 }
 
@@ -284,7 +282,7 @@ func mayAnchor(b string) bool {
 		if i > 0 && !strings.ContainsRune(" \n[{,-:?", rune(b[i-1])) {
 			continue
 		}
-		if i+1 < len(b) && !strings.ContainsRune(" \n&=[]{},", rune(b[i+1])) {
+		if i+1 < len(b) && !strings.ContainsRune(" \n&[]{},", rune(b[i+1])) {
 			return true
 		}
 	}
