@@ -80,8 +80,9 @@ var packTable = []packSpec{
 		},
 	},
 	{
-		file: "cis.yaml",
-		sum:  "2529cb44e37348ae51eef0bb88b3b0beb5cd6ada761cfd036a17d64b805fd35b",
+		file:  "cis.yaml",
+		sum:   "2529cb44e37348ae51eef0bb88b3b0beb5cd6ada761cfd036a17d64b805fd35b",
+		optIn: true,
 		rules: []ruleSpec{
 			{
 				id:          "cis-cloudwatch-1",
@@ -1255,8 +1256,9 @@ var packTable = []packSpec{
 		},
 	},
 	{
-		file: "signin-stream.yaml",
-		sum:  "0cf30fcb936b819b41baa494be1fbce9efff634bd2dc27c689cc6a723aeceb06",
+		file:  "signin-stream.yaml",
+		sum:   "0cf30fcb936b819b41baa494be1fbce9efff634bd2dc27c689cc6a723aeceb06",
+		optIn: true,
 		rules: []ruleSpec{
 			{
 				id:          "console-login",

@@ -72,6 +72,13 @@ func TestPackTableRules(t *testing.T) {
 				t.Fatal(err)
 			}
 			sameRules(t, table, whole)
+			f, err := parser.ParseBytes(data, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p := tableEntry(packTable, name, data); p.optIn == packDefaultIn(f) {
+				t.Errorf("the table says the pack runs by default: %v; its YAML says %v", !p.optIn, packDefaultIn(f))
+			}
 		})
 	}
 	// Another file, or the same name with other bytes, is not in the table.
@@ -111,7 +118,11 @@ func generatePackTable(t *testing.T) []byte {
 		}
 		summaries := summarySources(t, data)
 		sum := sha256.Sum256(data)
-		fmt.Fprintf(&b, "{\nfile: %q,\nsum: %q,\nrules: []ruleSpec{\n", e.Name(), hex.EncodeToString(sum[:]))
+		fmt.Fprintf(&b, "{\nfile: %q,\nsum: %q,\n", e.Name(), hex.EncodeToString(sum[:]))
+		if f, err := parser.ParseBytes(data, 0); err != nil || !packDefaultIn(f) {
+			b.WriteString("optIn: true,\n")
+		}
+		b.WriteString("rules: []ruleSpec{\n")
 		for _, r := range rs {
 			src := summaries[r.ID]
 			fmt.Fprintf(&b, "{\nid: %q,\nline: %d,\ntitle: %q,\nseverity: %s,\ndescription: %q,\n", r.ID, r.Line, r.Title, severityConst(r.Severity.String()), r.Description)

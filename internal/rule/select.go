@@ -208,7 +208,13 @@ func BuiltinPackList(fsys fs.FS) ([]Pack, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cannot read built-in pack %s: %w", n, err)
 		}
-		out = append(out, Pack{Name: n, Default: packDefault(data)})
+		def := false
+		if p := tableEntry(packTable, files[n], data); p != nil {
+			def = !p.optIn // the table read the pack settings
+		} else {
+			def = packDefault(data)
+		}
+		out = append(out, Pack{Name: n, Default: def})
 	}
 	return out, nil
 }

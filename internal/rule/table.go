@@ -21,7 +21,9 @@ type packSpec struct {
 	file string
 	// sum is the hex SHA-256 of the file the table was made from: a pack
 	// edited since is read from its YAML.
-	sum   string
+	sum string
+	// optIn reports that the pack says pack: {default: false}.
+	optIn bool
 	rules []ruleSpec
 }
 
@@ -52,21 +54,31 @@ type localSpec struct {
 	summary     string
 }
 
-// fromTable returns the rules of the built-in pack file name (display in
-// messages) from packTable, without their tests; ok is false when the
-// table has no rules made from exactly data, or they do not compile.
-func fromTable(table []packSpec, name, display string, data []byte) (rules []*Rule, ok bool) {
+// tableEntry returns the entry of table made from the built-in pack file
+// name holding exactly data, or nil.
+func tableEntry(table []packSpec, name string, data []byte) *packSpec {
 	i := slices.IndexFunc(table, func(p packSpec) bool { return p.file == name })
 	if i < 0 {
-		return nil, false
+		return nil
 	}
 	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != table[i].sum {
+		return nil
+	}
+	return &table[i]
+}
+
+// fromTable returns the rules of the built-in pack file name (display in
+// messages) from table, without their tests; ok is false when the table
+// has no rules made from exactly data, or they do not compile.
+func fromTable(table []packSpec, name, display string, data []byte) (rules []*Rule, ok bool) {
+	p := tableEntry(table, name, data)
+	if p == nil {
 		return nil, false
 	}
 	pack := PackName(display)
-	rules = make([]*Rule, 0, len(table[i].rules))
-	for j := range table[i].rules {
-		r, err := table[i].rules[j].compile(pack, display)
+	rules = make([]*Rule, 0, len(p.rules))
+	for j := range p.rules {
+		r, err := p.rules[j].compile(pack, display)
 		if err != nil {
 			return nil, false
 		}
