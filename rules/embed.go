@@ -17,7 +17,7 @@
 // since is parsed as before. After editing a pack, rewrite the table (the
 // test fails until then):
 //
-//	go test ./internal/rule -run TestPackTable -update
+//	go test ./internal/rule -run 'TestPackTable$' -update
 package rules
 
 import "embed"
