@@ -9,6 +9,15 @@
 // `trailwatch test` and the rule loader read the packs without touching the
 // file system. testdata/README.md names the source and licence of every
 // event.
+//
+// A run that does not test the rules (check, the Lambda function) reads the
+// packs' rules from internal/rule/packtable.go instead of parsing this
+// YAML, which is most of what starting trailwatch cost; each of its entries
+// names the SHA-256 of the pack file it was made from, so a pack edited
+// since is parsed as before. After editing a pack, rewrite the table (the
+// test fails until then):
+//
+//	go test ./internal/rule -run 'TestPackTable$' -update
 package rules
 
 import "embed"

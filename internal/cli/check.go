@@ -104,7 +104,7 @@ that severity fired, else 0.`,
 			}
 			var set *rule.Set
 			if cfg == "" {
-				rs, err := flags.load()
+				rs, err := flags.loadToRun()
 				if err != nil {
 					return err
 				}

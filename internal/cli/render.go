@@ -330,7 +330,7 @@ func renderAlerts(cmd *cobra.Command, o *renderOptions, ev *event.Event) ([]*eve
 			return nil, fmt.Errorf("--%s describes a --rule-id alert; give --rule-id too, or leave it out to run the rules", name)
 		}
 	}
-	rs, err := o.rules.load()
+	rs, err := o.rules.loadToRun()
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/goccy/go-yaml/ast"
@@ -330,14 +331,23 @@ func within(path, parent string) bool {
 
 func (v *checker) lineOf(path string) int { return lineFor(v.lines, path) }
 
+// The forms values are checked against, compiled when a configuration is
+// first checked rather than when the program starts: the bounded
+// repetitions make topicARN and receiverName costly to compile, and most
+// runs of the command line read no configuration.
 var (
-	accountID    = regexp.MustCompile(`^\d{12}$`)
-	receiverName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$`)
-	packName     = regexp.MustCompile(`^[a-z0-9][a-z0-9\-_]*$`)
-	topicARN     = regexp.MustCompile(`^arn:aws[a-z\-]*:sns:[a-z0-9\-]+:\d{12}:[A-Za-z0-9_\-]{1,256}(\.fifo)?$`)
-	headerName   = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
-	awsRegion    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
+	accountID    = lazyRegexp(`^\d{12}$`)
+	receiverName = lazyRegexp(`^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$`)
+	packName     = lazyRegexp(`^[a-z0-9][a-z0-9\-_]*$`)
+	topicARN     = lazyRegexp(`^arn:aws[a-z\-]*:sns:[a-z0-9\-]+:\d{12}:[A-Za-z0-9_\-]{1,256}(\.fifo)?$`)
+	headerName   = lazyRegexp("^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+	awsRegion    = lazyRegexp(`^[a-z]{2}(-[a-z]+)+-\d$`)
 )
+
+// lazyRegexp returns a function that compiles expr on its first call.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 func (v *checker) validate() {
 	c := v.c
@@ -356,7 +366,7 @@ func (v *checker) validate() {
 	}
 	for _, id := range sortedKeys(c.Accounts) {
 		p := joinPath("accounts", id)
-		if !accountID.MatchString(id) {
+		if !accountID().MatchString(id) {
 			v.failAt(p, "%q is not a 12-digit AWS account id (quote ids that start with 0)", id)
 		}
 		if strings.TrimSpace(c.Accounts[id]) == "" {
@@ -401,7 +411,7 @@ func (v *checker) validate() {
 		if ig.Principal == "" && ig.EventName == "" && ig.Account == "" && ig.Rule == "" {
 			v.failAt(p, "set at least one of principal, event_name, account and rule (an empty ignore rule would drop everything)")
 		}
-		if ig.Account != "" && !accountID.MatchString(ig.Account) {
+		if ig.Account != "" && !accountID().MatchString(ig.Account) {
 			v.failAt(joinPath(p, "account"), "%q is not a 12-digit AWS account id", ig.Account)
 		}
 		if strings.TrimSpace(ig.Comment) == "" {
@@ -424,7 +434,7 @@ func (v *checker) validateRules() {
 			v.failAt(index("rules.packs", i), "%s stands alone; list pack names instead", p)
 			continue
 		}
-		if !packName.MatchString(p) {
+		if !packName().MatchString(p) {
 			v.failAt(index("rules.packs", i), "%q is not a pack name (a rule file name without .yaml)", p)
 		}
 	}
@@ -446,7 +456,7 @@ func (v *checker) validateReceiver(p string, r *Receiver) {
 	switch {
 	case r.Name == "":
 		v.failAt(p, "name is required")
-	case !receiverName.MatchString(r.Name):
+	case !receiverName().MatchString(r.Name):
 		v.failAt(joinPath(p, "name"), "%q is not a receiver name (letters, digits, _ . -, at most 64)", r.Name)
 	}
 	var kinds []string
@@ -480,7 +490,7 @@ func (v *checker) validateReceiver(p string, r *Receiver) {
 	case r.Webhook != nil:
 		v.validateWebhook(kp, r.Webhook)
 	case r.SNS != nil:
-		if v.required(kp, "topic_arn", r.SNS.TopicARN != "") && !topicARN.MatchString(r.SNS.TopicARN) {
+		if v.required(kp, "topic_arn", r.SNS.TopicARN != "") && !topicARN().MatchString(r.SNS.TopicARN) {
 			v.failAt(joinPath(kp, "topic_arn"), "%q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", r.SNS.TopicARN)
 		}
 		r.SNS.Format = v.format(kp, r.SNS.Format)
@@ -549,7 +559,7 @@ func (v *checker) validateWebhook(p string, w *Webhook) {
 	check := func(field, h string) {
 		hp := joinPath(joinPath(p, field), h)
 		switch {
-		case !headerName.MatchString(h):
+		case !headerName().MatchString(h):
 			v.failAt(hp, "%q is not an HTTP header name", h)
 		case reservedHeader(h):
 			v.failAt(hp, "header %q is set by trailwatch and cannot be configured", h)
@@ -593,7 +603,7 @@ func (v *checker) validateEmail(p string, e *Email) {
 	case e.SES != nil && e.SMTP != nil:
 		v.failAt(joinPath(p, "smtp"), "set one of ses and smtp, not both")
 	case e.SES != nil:
-		if e.SES.Region != "" && !awsRegion.MatchString(e.SES.Region) {
+		if e.SES.Region != "" && !awsRegion().MatchString(e.SES.Region) {
 			v.failAt(joinPath(p, "ses.region"), "%q is not an AWS region", e.SES.Region)
 		}
 	case e.SMTP != nil:

@@ -339,6 +339,7 @@ func LoadRules(cfg *config.Config) ([]*rule.Rule, error) {
 		return nil, errors.Join(errs...)
 	}
 	sel.Disabled = nil
+	sel.SkipBuiltinTests = true // the pipeline runs the rules, never their tests
 	loaded, err := rule.Load(sel)
 	if err != nil {
 		return nil, fmt.Errorf("%s: rules: %w", cfg.File, err)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -14,15 +15,18 @@ import (
 //go:embed page.html.tmpl
 var pageSource string
 
-// page is parsed once; Execute is safe for concurrent use.
-var page = template.Must(template.New("page").Funcs(template.FuncMap{
-	"pct": func(n, of int) string {
-		if of == 0 {
-			return "0%"
-		}
-		return strconv.FormatFloat(100*float64(n)/float64(of), 'f', 0, 64) + "%"
-	},
-}).Parse(pageSource))
+// page is parsed once, when the first page is written rather than at every
+// start of the program; Execute is safe for concurrent use.
+var page = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Funcs(template.FuncMap{
+		"pct": func(n, of int) string {
+			if of == 0 {
+				return "0%"
+			}
+			return strconv.FormatFloat(100*float64(n)/float64(of), 'f', 0, 64) + "%"
+		},
+	}).Parse(pageSource))
+})
 
 // Colours of results and MFA, chosen to read for colour-blind people too
 // (blue and orange rather than green and red).
@@ -45,7 +49,7 @@ func (r *Result) WriteHTML(w io.Writer, locale string) error {
 	}
 	d := dict(words[locale])
 	v := r.view(d)
-	return page.Execute(w, v)
+	return page().Execute(w, v)
 }
 
 // view is everything the template shows, computed and translated.

@@ -27,8 +27,8 @@ func LoadDetectors(sel Selection) (*detect.Config, error) {
 	}
 	var cfgs []*detect.Config
 	var errs []error
-	add := func(data []byte, name string) {
-		c, err := detectorsIn(data, name)
+	add := func(data []byte, name string, builtin bool) {
+		c, err := detectorsIn(data, name, builtin)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -54,7 +54,7 @@ func LoadDetectors(sel Selection) (*detect.Config, error) {
 				errs = append(errs, err)
 				continue
 			}
-			add(data, path.Join(display, e.Name()))
+			add(data, path.Join(display, e.Name()), true)
 		}
 	}
 	for _, p := range sel.Paths {
@@ -69,7 +69,7 @@ func LoadDetectors(sel Selection) (*detect.Config, error) {
 				errs = append(errs, fmt.Errorf("cannot read rule file: %w", err))
 				continue
 			}
-			add(data, f)
+			add(data, f, false)
 		}
 	}
 	for _, f := range sel.Files {
@@ -78,7 +78,7 @@ func LoadDetectors(sel Selection) (*detect.Config, error) {
 			errs = append(errs, err)
 			continue
 		}
-		add(data, f.display())
+		add(data, f.display(), false)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -129,12 +129,28 @@ func ruleFiles(p string) ([]string, error) {
 }
 
 // detectorsIn decodes the networks and detectors keys of one rule file; nil
-// when it has neither. Syntax errors are reported by the rule pass.
-func detectorsIn(data []byte, file string) (*detect.Config, error) {
+// when it has neither. Syntax errors are reported by the rule pass. Of a
+// built-in pack that outlines (see outline), only those keys are parsed.
+func detectorsIn(data []byte, file string, builtin bool) (*detect.Config, error) {
+	if builtin {
+		if o, ok := outlineOf(data); ok {
+			if o.find("networks") == nil && o.find("detectors") == nil {
+				return nil, nil
+			}
+			if f, ok := o.parseOnly("networks", "detectors"); ok {
+				return detectorsOf(f, file)
+			}
+		}
+	}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		return nil, nil
 	}
+	return detectorsOf(f, file)
+}
+
+// detectorsOf is detectorsIn on a parsed file.
+func detectorsOf(f *ast.File, file string) (*detect.Config, error) {
 	var networks, detectors ast.Node
 	for _, doc := range f.Docs {
 		top, ok := doc.Body.(*ast.MappingNode)

@@ -25,7 +25,7 @@ func (f File) display() string {
 
 // load loads the rules of f.
 func (f File) load() ([]*Rule, error) {
-	return loadFSFile(f.FS, f.Name, f.display())
+	return loadFSFile(f.FS, f.Name, f.display(), false)
 }
 
 // read returns f's bytes.

@@ -126,7 +126,7 @@ func loadFS(fsys fs.FS, dir, display string) ([]*Rule, error) {
 		if e.IsDir() || !IsRuleFile(e.Name()) {
 			continue
 		}
-		rules, err := loadFSFile(fsys, path.Join(dir, e.Name()), path.Join(display, e.Name()))
+		rules, err := loadFSFile(fsys, path.Join(dir, e.Name()), path.Join(display, e.Name()), false)
 		all = append(all, rules...)
 		if err != nil {
 			errs = append(errs, err)
@@ -135,7 +135,11 @@ func loadFS(fsys fs.FS, dir, display string) ([]*Rule, error) {
 	return all, errors.Join(errs...)
 }
 
-func loadFSFile(fsys fs.FS, name, display string) ([]*Rule, error) {
+// loadFSFile loads one rule file of fsys, named display in messages. With
+// noTests, a built-in pack is read without its rules' tests when it can be:
+// from packTable when the table was made from this very file, else by
+// parsing its YAML without the tests (parseWithoutTests).
+func loadFSFile(fsys fs.FS, name, display string, noTests bool) ([]*Rule, error) {
 	data, err := fs.ReadFile(fsys, name)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read rule file %s: %w", display, err)
@@ -147,6 +151,14 @@ func loadFSFile(fsys fs.FS, name, display string) ([]*Rule, error) {
 			return "", nil, fmt.Errorf("test file %q must be a relative path inside the packs", rel)
 		}
 		return path.Join(displayDir, rel), func() ([]byte, error) { return fs.ReadFile(fsys, p) }, nil
+	}
+	if noTests {
+		if rules, ok := fromTable(packTable, name, display, data); ok {
+			return rules, nil
+		}
+		if rules, ok := parseWithoutTests(data, display, resolve); ok {
+			return rules, nil
+		}
 	}
 	return parse(data, display, resolve)
 }
@@ -175,6 +187,10 @@ type fileParser struct {
 	pack    string
 	resolve resolveFunc
 	errs    []error
+	// emptied holds the lines of the tests keys whose values
+	// parseWithoutTests emptied, each set once a rule is read with that
+	// key, empty, at that line.
+	emptied map[int]bool
 }
 
 // errorf records "file:line: message".
@@ -182,12 +198,55 @@ func (p *fileParser) errorf(line int, format string, args ...any) {
 	p.errs = append(p.errs, fmt.Errorf("%s:%d: %s", p.file, line, fmt.Sprintf(format, args...)))
 }
 
+// parse reads a whole rule file.
 func parse(data []byte, file string, resolve resolveFunc) ([]*Rule, error) {
 	p := &fileParser{file: file, pack: PackName(file), resolve: resolve}
+	rules := p.parse(data)
+	return rules, errors.Join(p.errs...)
+}
+
+// parseWithoutTests parses a built-in pack without the values of its rules'
+// tests keys, which check and the Lambda function never run and which are
+// most of a pack's text (see outline): the rules have no Tests. ok is false
+// when the file cannot be read that way (it does not outline, has no tests
+// to leave out, or its parse did not go cleanly); the caller then parses it
+// whole, which reports every problem as it always has.
+func parseWithoutTests(data []byte, file string, resolve resolveFunc) (rules []*Rule, ok bool) {
+	o, ok := outlineOf(data)
+	if !ok {
+		return nil, false
+	}
+	tests := o.tests()
+	if len(tests) == 0 {
+		return nil, false
+	}
+	view, ok := o.without(tests)
+	if !ok {
+		return nil, false
+	}
+	p := &fileParser{file: file, pack: PackName(file), resolve: resolve, emptied: make(map[int]bool, len(tests))}
+	for _, s := range tests {
+		p.emptied[s.line+1] = false
+	}
+	rules = p.parse(view)
+	if len(p.errs) > 0 {
+		return nil, false
+	}
+	for _, found := range p.emptied {
+		if !found {
+			// The outline took text for a tests key.
+			return nil, false
+		}
+	}
+	return rules, true
+}
+
+// parse reads the rules of a rule file, recording every problem in p.errs.
+func (p *fileParser) parse(data []byte) []*Rule {
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		p.errorf(yamlLine(err), "invalid YAML: %s", yamlMessage(err))
-		return nil, errors.Join(p.errs...)
+		return nil
 	}
 	var body ast.Node
 	for _, doc := range f.Docs {
@@ -196,21 +255,21 @@ func parse(data []byte, file string, resolve resolveFunc) ([]*Rule, error) {
 		}
 		if body != nil {
 			p.errorf(line(doc.Body), "a rule file holds one YAML document")
-			return nil, errors.Join(p.errs...)
+			return nil
 		}
 		body = doc.Body
 	}
 	if body == nil || isNull(body) {
 		p.errorf(1, `empty rule file; want a mapping with a "rules" list`)
-		return nil, errors.Join(p.errs...)
+		return nil
 	}
 	top, ok := body.(*ast.MappingNode)
 	if !ok {
 		p.errorf(line(body), `want a mapping with a "rules" list, found %s`, kind(body))
-		return nil, errors.Join(p.errs...)
+		return nil
 	}
 	if isSigmaDocument(top) {
-		return p.sigmaDocument(top, data), errors.Join(p.errs...)
+		return p.sigmaDocument(top, data)
 	}
 	var list ast.Node
 	detectors := false
@@ -229,23 +288,23 @@ func parse(data []byte, file string, resolve resolveFunc) ([]*Rule, error) {
 		if len(p.errs) == 0 && !detectors {
 			p.errorf(line(top), `missing key "rules"`)
 		}
-		return nil, errors.Join(p.errs...)
+		return nil
 	}
 	var rules []*Rule
 	if isNull(list) {
-		return nil, errors.Join(p.errs...)
+		return nil
 	}
 	seq, ok := list.(*ast.SequenceNode)
 	if !ok {
 		p.errorf(line(list), `"rules" must be a list of rules, found %s`, kind(list))
-		return nil, errors.Join(p.errs...)
+		return nil
 	}
 	for i, item := range seq.Values {
 		if r := p.rule(i, item); r != nil {
 			rules = append(rules, r)
 		}
 	}
-	return rules, errors.Join(p.errs...)
+	return rules
 }
 
 // packSettings checks a rule file's pack settings:
@@ -271,12 +330,27 @@ func (p *fileParser) packSettings(kv *ast.MappingValueNode) {
 
 // packDefault reports whether a pack file runs when no pack is named: true
 // unless it says `pack: {default: false}`. A file that does not parse
-// counts as default, so that loading it reports the problem.
+// counts as default, so that loading it reports the problem. Only the pack
+// settings are parsed when the file outlines (see outline): a pack that
+// has none is default without parsing anything.
 func packDefault(data []byte) bool {
+	if o, ok := outlineOf(data); ok {
+		if o.find("pack") == nil {
+			return true
+		}
+		if f, ok := o.parseOnly("pack"); ok {
+			return packDefaultIn(f)
+		}
+	}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		return true
 	}
+	return packDefaultIn(f)
+}
+
+// packDefaultIn is packDefault on a parsed file.
+func packDefaultIn(f *ast.File) bool {
 	for _, doc := range f.Docs {
 		top, ok := doc.Body.(*ast.MappingNode)
 		if !ok {
@@ -391,6 +465,9 @@ func (p *fileParser) rule(i int, node ast.Node) *Rule {
 			langs = append(langs, k)
 			langLine, langValue = kl, kv.Value
 		case "tests":
+			if _, ok := p.emptied[kl]; ok && isNull(kv.Value) {
+				p.emptied[kl] = true
+			}
 			r.Tests = p.tests(kv, who)
 		case "locales":
 			r.Locales = p.locales(kv, r.ID, who)
@@ -407,11 +484,11 @@ func (p *fileParser) rule(i int, node ast.Node) *Rule {
 		p.errorf(r.Line, "%smissing key \"severity\" (info, low, medium, high or critical)", who)
 	}
 	if summary != "" {
-		t, err := compileSummary(r.ID, summary)
+		st, err := compileSummaryTemplate(r.ID, summary)
 		if err != nil {
 			p.errorf(sumLine, "%ssummary: %v", who, err)
 		} else {
-			r.Summary, r.summary = t, &summaryTemplate{tmpl: t, parts: direct(t)}
+			r.Summary, r.summary = st.tmpl, st
 		}
 	}
 	exactly := "a rule has exactly one of " + strings.Join(languageNames(), ", ")
@@ -520,12 +597,12 @@ func (p *fileParser) locales(kv *ast.MappingValueNode, id, who string) map[strin
 				if src == "" {
 					continue
 				}
-				t, err := compileSummary(id, src)
+				st, err := compileSummaryTemplate(id, src)
 				if err != nil {
 					p.errorf(line(f.Key), "%ssummary: %v", lw, err)
 					continue
 				}
-				l.Summary, l.summary = t, &summaryTemplate{tmpl: t, parts: direct(t)}
+				l.Summary, l.summary = st.tmpl, st
 			}
 		}
 		out[loc] = l
@@ -675,15 +752,31 @@ func (p *fileParser) texts(kv *ast.MappingValueNode, who string) []string {
 // compileSummary parses a summary template and tries it on an empty event,
 // so that a misspelt field fails at load time rather than on an alert.
 func compileSummary(id, src string) (*template.Template, error) {
+	st, err := compileSummaryTemplate(id, src)
+	if err != nil {
+		return nil, err
+	}
+	return st.tmpl, nil
+}
+
+// compileSummaryTemplate is compileSummary with the summary's direct form.
+// A template made only of text and the event's text helpers (direct) is
+// not tried: each of its actions names a method or field that exists, so
+// it cannot fail, and trying them was a tenth of what loading the built-in
+// packs cost.
+func compileSummaryTemplate(id, src string) (*summaryTemplate, error) {
 	t, err := template.New(id).Option("missingkey=zero").Parse(src)
 	if err != nil {
 		return nil, err
 	}
-	var b strings.Builder
-	if err := t.Execute(&b, event.MustParse(`{}`)); err != nil {
-		return nil, err
+	st := &summaryTemplate{tmpl: t, parts: direct(t)}
+	if st.parts == nil {
+		var b strings.Builder
+		if err := t.Execute(&b, event.MustParse(`{}`)); err != nil {
+			return nil, err
+		}
 	}
-	return t, nil
+	return st, nil
 }
 
 // scalar returns the text of a scalar node. A null is "" and ok.

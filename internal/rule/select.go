@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Pack group names: --packs and rules.packs values that stand for several
@@ -25,7 +28,9 @@ const (
 // Selection says which rules to load.
 type Selection struct {
 	// Builtin holds the built-in packs (rule files at its root, test files
-	// below them); nil means there are none.
+	// below them); nil means there are none. Its files are read from
+	// several goroutines at once (embed.FS, os.DirFS and fstest.MapFS
+	// allow that).
 	Builtin fs.FS
 	// BuiltinName names the built-in folder in messages; default "rules".
 	BuiltinName string
@@ -41,6 +46,13 @@ type Selection struct {
 	// Disabled lists rule ids to leave out. Naming a rule that is not
 	// loaded is an error, so that a misspelt id does not go unnoticed.
 	Disabled []string
+	// SkipBuiltinTests leaves the built-in packs' rules without their
+	// Tests, whose text is not parsed: check and the Lambda function never
+	// run them, and they are most of a pack's text. The built-in packs'
+	// tests are run and checked before trailwatch is released; the rule
+	// files of Paths and Files are always read whole, so a mistake in one
+	// of their tests is still reported.
+	SkipBuiltinTests bool
 }
 
 // BuiltinPacks returns the names of the packs in fsys, sorted.
@@ -80,14 +92,16 @@ func Load(sel Selection) ([]*Rule, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cannot list built-in packs: %w", err)
 		}
+		var files []string
 		for _, e := range entries {
-			if e.IsDir() || !IsRuleFile(e.Name()) || !slices.Contains(packs, PackName(e.Name())) {
-				continue
+			if !e.IsDir() && IsRuleFile(e.Name()) && slices.Contains(packs, PackName(e.Name())) {
+				files = append(files, e.Name())
 			}
-			rules, err := loadFSFile(sel.Builtin, e.Name(), path.Join(display, e.Name()))
-			all = append(all, rules...)
-			if err != nil {
-				errs = append(errs, err)
+		}
+		for _, l := range loadPacks(sel.Builtin, files, display, sel.SkipBuiltinTests) {
+			all = append(all, l.rules...)
+			if l.err != nil {
+				errs = append(errs, l.err)
 			}
 		}
 	}
@@ -112,6 +126,37 @@ func Load(sel Selection) ([]*Rule, error) {
 		return nil, errors.Join(errs...)
 	}
 	return disable(all, sel.Disabled, func() []string { return detectorIDs(sel) })
+}
+
+// loaded is what loading one rule file gave.
+type loaded struct {
+	rules []*Rule
+	err   error
+}
+
+// loadPacks loads the built-in pack files named, on as many cores as the
+// process may use, and returns what each gave in the order of files:
+// parsing the packs is most of what start-up costs, and no file depends on
+// another.
+func loadPacks(fsys fs.FS, files []string, display string, noTests bool) []loaded {
+	out := make([]loaded, len(files))
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(files) {
+					return
+				}
+				out[i].rules, out[i].err = loadFSFile(fsys, files[i], path.Join(display, files[i]), noTests)
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // detectorIDs lists the detector ids the selection declares, so that
@@ -163,7 +208,13 @@ func BuiltinPackList(fsys fs.FS) ([]Pack, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cannot read built-in pack %s: %w", n, err)
 		}
-		out = append(out, Pack{Name: n, Default: packDefault(data)})
+		def := false
+		if p := tableEntry(packTable, files[n], data); p != nil {
+			def = !p.optIn // the table read the pack settings
+		} else {
+			def = packDefault(data)
+		}
+		out = append(out, Pack{Name: n, Default: def})
 	}
 	return out, nil
 }

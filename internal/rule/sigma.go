@@ -151,17 +151,16 @@ func (p *fileParser) sigmaMeta(r *Rule, sr *sigma.Rule) {
 // setSummary compiles a generated summary into the rule (l nil) or one of
 // its locales.
 func (p *fileParser) setSummary(r *Rule, l *Local, src string) {
-	t, err := compileSummary(r.ID, src)
+	st, err := compileSummaryTemplate(r.ID, src)
 	if err != nil {
 		p.errorf(r.Line, "rule %q: the summary made from the Sigma rule does not compile: %v", r.ID, err)
 		return
 	}
-	st := &summaryTemplate{tmpl: t, parts: direct(t)}
 	if l == nil {
-		r.Summary, r.summary = t, st
+		r.Summary, r.summary = st.tmpl, st
 		return
 	}
-	l.Summary, l.summary = t, st
+	l.Summary, l.summary = st.tmpl, st
 }
 
 // appendNew appends the texts list does not hold yet.

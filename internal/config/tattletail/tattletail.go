@@ -37,6 +37,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -272,10 +273,14 @@ type translatedRule struct {
 	line                       int // of its [[rule]]
 }
 
+// Compiled on first use, as a conversion is rare: topicARN's bounded
+// repetition makes it costly to compile at every start.
 var (
-	topicARN = regexp.MustCompile(`^arn:aws[a-z\-]*:sns:[a-z0-9\-]+:\d{12}:[A-Za-z0-9_\-]{1,256}(\.fifo)?$`)
-	notName  = regexp.MustCompile(`[^A-Za-z0-9_.\-]+`)
-	notID    = regexp.MustCompile(`[^a-z0-9]+`)
+	topicARN = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^arn:aws[a-z\-]*:sns:[a-z0-9\-]+:\d{12}:[A-Za-z0-9_\-]{1,256}(\.fifo)?$`)
+	})
+	notName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^A-Za-z0-9_.\-]+`) })
+	notID   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-z0-9]+`) })
 )
 
 func (t *translation) readDestinations(ds []destination) {
@@ -305,7 +310,7 @@ func (t *translation) readDestinations(ds []destination) {
 			switch {
 			case d.SNSARN == "":
 				t.p.add(line, "%s: sns_arn is required for type sns", who)
-			case !topicARN.MatchString(d.SNSARN):
+			case !topicARN().MatchString(d.SNSARN):
 				t.p.add(t.at("destination", i, "sns_arn"), "%s: sns_arn %q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", who, d.SNSARN)
 			}
 		case "ses":
@@ -340,7 +345,7 @@ func (t *translation) readDestinations(ds []destination) {
 		}
 		// A receiver name is letters, digits, _ . -; tattletail ids are
 		// free text ("Slack Audit").
-		r.name = strings.Trim(notName.ReplaceAllString(d.ID, "-"), "-._")
+		r.name = strings.Trim(notName().ReplaceAllString(d.ID, "-"), "-._")
 		if r.name == "" {
 			r.name = "destination-" + strconv.Itoa(i+1)
 		}
@@ -422,7 +427,7 @@ func (t *translation) readRules(rs []tomlRule) {
 			rc.used = true
 			tr.receivers = append(tr.receivers, rc.name)
 		}
-		tr.id = strings.Trim(notID.ReplaceAllString(strings.ToLower(r.Name), "-"), "-")
+		tr.id = strings.Trim(notID().ReplaceAllString(strings.ToLower(r.Name), "-"), "-")
 		if tr.id == "" {
 			tr.id = "rule-" + strconv.Itoa(i+1)
 		}
@@ -514,7 +519,7 @@ func (t *translation) configYAML(name, rulesFile string) []byte {
 // placeholderRef is the reference trailwatch.yaml gives a Slack webhook
 // URL that tattletail.toml held itself: a secret belongs outside the file.
 func placeholderRef(receiver string) string {
-	return "env:" + strings.ToUpper(notID.ReplaceAllString(strings.ToLower(receiver), "_")) + "_WEBHOOK_URL"
+	return "env:" + strings.ToUpper(notID().ReplaceAllString(strings.ToLower(receiver), "_")) + "_WEBHOOK_URL"
 }
 
 // rulesYAML writes the rule file.
