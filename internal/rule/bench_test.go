@@ -19,6 +19,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/ingest"
 	"github.com/trailwatch/trailwatch/internal/ingest/ingesttest"
 	"github.com/trailwatch/trailwatch/internal/rule"
+	"github.com/trailwatch/trailwatch/internal/rule/filter"
 	"github.com/trailwatch/trailwatch/rules"
 )
 
@@ -401,4 +402,64 @@ func benchCheck(b *testing.B, set *rule.Set) {
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(used.Nanoseconds())/float64(b.N)/float64(n), "cpu-ns/event")
 	b.ReportMetric(float64(alerts)/float64(n), "alerts/event")
+}
+
+// cisJQ are the 14 CIS monitoring controls CloudWatch.1 to CloudWatch.14
+// written as jq, the way cloudtrail-tattletail rules write them (select
+// with ==, or, IN and test), in the order of filter.CISControls.
+var cisJQ = []string{
+	`select(.userIdentity.type == "Root" and .userIdentity.invokedBy == null and .eventType != "AwsServiceEvent")`,
+	`select((.errorCode // "") | endswith("UnauthorizedOperation") or startswith("AccessDenied"))`,
+	`select(.eventName == "ConsoleLogin" and .additionalEventData.MFAUsed != "Yes" and .userIdentity.type == "IAMUser" and .responseElements.ConsoleLogin == "Success")`,
+	`select(.eventName | IN("DeleteGroupPolicy", "DeleteRolePolicy", "DeleteUserPolicy", "PutGroupPolicy", "PutRolePolicy", "PutUserPolicy", "CreatePolicy", "DeletePolicy", "CreatePolicyVersion", "DeletePolicyVersion", "AttachRolePolicy", "DetachRolePolicy", "AttachUserPolicy", "DetachUserPolicy", "AttachGroupPolicy", "DetachGroupPolicy"))`,
+	`select(.eventName == "CreateTrail" or .eventName == "UpdateTrail" or .eventName == "DeleteTrail" or .eventName == "StartLogging" or .eventName == "StopLogging")`,
+	`select(.eventName == "ConsoleLogin" and .errorMessage == "Failed authentication")`,
+	`select(.eventSource == "kms.amazonaws.com" and (.eventName == "DisableKey" or .eventName == "ScheduleKeyDeletion"))`,
+	`select(.eventSource == "s3.amazonaws.com" and (.eventName | IN("PutBucketAcl", "PutBucketPolicy", "PutBucketCors", "PutBucketLifecycle", "PutBucketReplication", "DeleteBucketPolicy", "DeleteBucketCors", "DeleteBucketLifecycle", "DeleteBucketReplication")))`,
+	`select(.eventSource == "config.amazonaws.com" and (.eventName | test("^(StopConfigurationRecorder|DeleteDeliveryChannel|PutDeliveryChannel|PutConfigurationRecorder)$")))`,
+	`select(.eventName | test("^(Authorize|Revoke)SecurityGroup(Ingress|Egress)$|^(Create|Delete)SecurityGroup$"))`,
+	`select(.eventName | IN("CreateNetworkAcl", "CreateNetworkAclEntry", "DeleteNetworkAcl", "DeleteNetworkAclEntry", "ReplaceNetworkAclEntry", "ReplaceNetworkAclAssociation"))`,
+	`select(.eventName == "CreateCustomerGateway" or .eventName == "DeleteCustomerGateway" or .eventName == "AttachInternetGateway" or .eventName == "CreateInternetGateway" or .eventName == "DeleteInternetGateway" or .eventName == "DetachInternetGateway")`,
+	`select(.eventName | IN("CreateRoute", "CreateRouteTable", "ReplaceRoute", "ReplaceRouteTableAssociation", "DeleteRouteTable", "DeleteRoute", "DisassociateRouteTable"))`,
+	`select(.eventName | test("^(CreateVpc|DeleteVpc|ModifyVpcAttribute|AcceptVpcPeeringConnection|CreateVpcPeeringConnection|DeleteVpcPeeringConnection|RejectVpcPeeringConnection|AttachClassicLinkVpc|DetachClassicLinkVpc|DisableVpcClassicLink|EnableVpcClassicLink)$"))`,
+}
+
+// cisSets returns the 14 CIS controls as filter rules and as jq rules.
+func cisSets(tb testing.TB) (filters, queries *rule.Set) {
+	tb.Helper()
+	var fs, js strings.Builder
+	fs.WriteString("rules:\n")
+	js.WriteString("rules:\n")
+	for i, c := range filter.CISControls()[:len(cisJQ)] {
+		fmt.Fprintf(&fs, "  - id: cis-%d\n    title: %s\n    severity: low\n    filter: %s\n", i+1, strconv.Quote(c.ID), strconv.Quote(c.Pattern))
+		fmt.Fprintf(&js, "  - id: cis-%d\n    title: %s\n    severity: low\n    jq: %s\n", i+1, strconv.Quote(c.ID), strconv.Quote(cisJQ[i]))
+	}
+	set := func(src string) *rule.Set {
+		rs, err := rule.LoadFS(fstest.MapFS{"cis.yaml": {Data: []byte(src)}}, ".")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		s, err := rule.NewSet(rs...)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return s
+	}
+	return set(fs.String()), set(js.String())
+}
+
+// BenchmarkCISAsJQ matches the Invictus events against the 14 CIS controls
+// written as CloudWatch Logs filters (as AWS publishes them) and as jq
+// queries; "match" matches parsed events, "check" decodes the gzipped log
+// and makes the alerts.
+func BenchmarkCISAsJQ(b *testing.B) {
+	evs := parsedInvictus(b)
+	filters, queries := cisSets(b)
+	for _, c := range []struct {
+		name string
+		set  *rule.Set
+	}{{"filter", filters}, {"jq", queries}} {
+		b.Run(c.name+"/match", func(b *testing.B) { benchMatch(b, c.set, evs) })
+		b.Run(c.name+"/check", func(b *testing.B) { benchCheck(b, c.set) })
+	}
 }

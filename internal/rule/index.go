@@ -23,6 +23,10 @@ type pin struct {
 	path   []string
 	values []string
 	kind   pinKind
+	// groupings are other paths the field is read at (a Sigma field name
+	// with dots); where one leads to a value, the rule is offered the
+	// event.
+	groupings [][]string
 }
 
 // pinKind is what a pin says of a text; each kind is implied by the one
@@ -77,7 +81,7 @@ func (m jqMatcher) pins() []pin {
 func (m sigmaMatcher) pins() []pin {
 	var out []pin
 	for _, p := range m.r.Pins() {
-		out = append(out, pin{path: p.Path, values: p.Values, kind: kindOf(p.Prefix, p.Substring)})
+		out = append(out, pin{path: p.Path, values: p.Values, kind: kindOf(p.Prefix, p.Substring), groupings: p.Groupings()})
 	}
 	return out
 }
@@ -167,10 +171,18 @@ type fieldIndex struct {
 	texts     []string
 	textRules [][]int32
 	ac        *automaton
+	// groupings are other paths to the field (see pin): where one leads
+	// to a value, every rule of the index is offered the event.
+	groupings [][]string
 }
 
 func (fi *fieldIndex) add(p pin, ord int32) {
 	fi.all = append(fi.all, ord)
+	for _, g := range p.groupings {
+		if !slices.ContainsFunc(fi.groupings, func(h []string) bool { return slices.Equal(g, h) }) {
+			fi.groupings = append(fi.groupings, g)
+		}
+	}
 	for _, v := range p.values {
 		f := string(sigma.AppendFold(nil, []byte(v)))
 		switch p.kind {
@@ -215,6 +227,11 @@ func (fi *fieldIndex) build() {
 // hits appends to out the lists of rules the event may match by this
 // field.
 func (fi *fieldIndex) hits(root *fastjson.Value, out [][]int32) [][]int32 {
+	for _, g := range fi.groupings {
+		if reaches(root, g) {
+			return append(out, fi.all)
+		}
+	}
 	v := root
 	for _, k := range fi.path {
 		if v.Type() != fastjson.TypeObject {
@@ -262,6 +279,22 @@ func (fi *fieldIndex) hits(root *fastjson.Value, out [][]int32) [][]int32 {
 		}
 	}
 	return out
+}
+
+// reaches reports whether path may lead to a value in root: it does, or
+// it runs through something other than an object, which a Sigma rule
+// looks into.
+func reaches(root *fastjson.Value, path []string) bool {
+	v := root
+	for _, k := range path {
+		if v.Type() != fastjson.TypeObject {
+			return true
+		}
+		if v = v.Get(k); v == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // mergeRules merges sorted lists of rule numbers into one sorted list

@@ -71,6 +71,8 @@ var trickyEvents = []string{
 	`{"eventName":"DescribeInstances","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/\u017fre/x"},"userAgent":"aws-sdk-go/1.44 ſtratus"}`,
 	`{"eventName":"","eventSource":"","userIdentity":{},"userAgent":"","errorCode":""}`,
 	`{"eventName":"ConsoleLogin","requestParameters":{"bucketName":["a","b"]},"additionalEventData":{"MFAUsed":"NO"},"recipientAccountId":111122223333}`,
+	`{"eventName":"GetUser","userIdentity.type":"Root","userIdentity.userName":"alice","requestParameters.bucketName":"b","additionalEventData.MFAUsed":"No"}`,
+	`{"eventName":"GetUser","userIdentity":{"type":"IAMUser","userName":"bob"},"userIdentity.type":"AssumedRole","userIdentity.arn":"arn:aws:iam::111122223333:user/bob"}`,
 }
 
 // fieldValues collects each field's texts in the events.

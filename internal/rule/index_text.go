@@ -20,6 +20,10 @@ type automaton struct {
 	next []int32
 	// out lists, for each state, the texts that end there (by number).
 	out [][]int32
+	// start marks the bytes of unfolded text that may begin a text: from
+	// the first state, every other byte leads back to it, so find skips
+	// them without walking the table.
+	start [256]bool
 }
 
 // newAutomaton builds the automaton of texts (folded, non-empty).
@@ -35,6 +39,19 @@ func newAutomaton(texts []string) *automaton {
 		}
 	}
 	a.cols = cols
+	for _, t := range texts {
+		if len(t) == 0 {
+			continue
+		}
+		c := t[0]
+		a.start[c] = true
+		if 'A' <= c && c <= 'Z' {
+			a.start[c+'a'-'A'] = true
+		}
+	}
+	for c := utf8.RuneSelf; c < 256; c++ {
+		a.start[c] = true // may fold to anything
+	}
 	// The trie, one row of next per state; -1 is no edge yet.
 	a.next = make([]int32, cols)
 	for i := range a.next {
@@ -86,38 +103,70 @@ func newAutomaton(texts []string) *automaton {
 			}
 		}
 	}
+	// Mark each edge into a state where texts end, so that find looks at
+	// out only there.
+	for i, nx := range a.next {
+		mark := int32(0)
+		if len(a.out[nx]) > 0 {
+			mark = 1
+		}
+		a.next[i] = nx<<1 | mark
+	}
 	return a
 }
 
 // find folds text as sigma.AppendFold does, runs it through the automaton
 // and appends to found the number of each text that occurs, once.
 func (a *automaton) find(text []byte, found []int32) []int32 {
-	s := int32(0)
-	cols := int32(a.cols)
-	step := func(b byte) {
-		s = a.next[s*cols+int32(a.class[b])]
-		for _, n := range a.out[s] {
-			if !containsRule(found, n) {
-				found = append(found, n)
+	var (
+		s      int32
+		cols   = int32(a.cols)
+		next   = a.next
+		folded [utf8.UTFMax]byte
+	)
+	for i := 0; i < len(text); {
+		if s == 0 {
+			for i < len(text) && !a.start[text[i]] {
+				i++
+			}
+			if i == len(text) {
+				break
 			}
 		}
-	}
-	var folded [utf8.UTFMax]byte
-	for i := 0; i < len(text); {
 		b := text[i]
 		if b < utf8.RuneSelf {
 			if 'a' <= b && b <= 'z' {
 				b -= 'a' - 'A'
 			}
-			step(b)
+			// A state's number is shifted left one bit; the low bit says
+			// that some text ends there.
+			x := next[s*cols+int32(a.class[b])]
+			s = x >> 1
+			if x&1 != 0 {
+				found = a.report(s, found)
+			}
 			i++
 			continue
 		}
 		_, size := utf8.DecodeRune(text[i:])
 		for _, c := range sigma.AppendFold(folded[:0], text[i:i+size]) {
-			step(c)
+			x := next[s*cols+int32(a.class[c])]
+			s = x >> 1
+			if x&1 != 0 {
+				found = a.report(s, found)
+			}
 		}
 		i += size
+	}
+	return found
+}
+
+// report appends the texts ending in state s that found lacks.
+func (a *automaton) report(s int32, found []int32) []int32 {
+	for _, n := range a.out[s] {
+		if !containsRule(found, n) {
+			found = append(found, n)
+		}
 	}
 	return found
 }

@@ -35,6 +35,9 @@ import (
 // A Set is safe for concurrent use.
 type Set struct {
 	rules []*Rule
+	// infos are the rules' alert texts, made once: every alert of a rule
+	// shares its tags, references and locale texts, which no one changes.
+	infos []event.RuleInfo
 	// byName holds, for each pinned event name (folded), the numbers of
 	// that name's rules merged with the rules in always, in load order.
 	byName map[string][]int32
@@ -52,7 +55,7 @@ func NewSet(rules ...*Rule) (*Set, error) {
 	if err := Unique(rules); err != nil {
 		return nil, err
 	}
-	s := &Set{rules: slices.Clone(rules), byName: map[string][]int32{}}
+	s := &Set{rules: slices.Clone(rules), infos: make([]event.RuleInfo, len(rules)), byName: map[string][]int32{}}
 	if hasThresholds(rules) {
 		s.counter = detect.NewThresholds(state.NewMemory(nil), nil)
 	}
@@ -61,6 +64,7 @@ func NewSet(rules ...*Rule) (*Set, error) {
 		if r.matcher == nil {
 			return nil, fmt.Errorf("%s: rule %q has no compiled match; load rules with LoadFile, LoadFS or Load", r.Where(), r.ID)
 		}
+		s.infos[i] = r.Info()
 		if names, ok := r.matcher.EventNames(); ok {
 			folded := []string{}
 			for _, n := range names {
@@ -148,6 +152,11 @@ func (s *Set) candidates(ev *event.Event, a, b []int32, lists [][]int32) []int32
 // stop the others; the failures are returned joined, each naming the rule and
 // the event's origin.
 func (s *Set) Match(ctx context.Context, ev *event.Event, yield func(r *Rule, annotation string) bool) error {
+	return s.match(ctx, ev, func(o int32, ann string) bool { return yield(s.rules[o], ann) })
+}
+
+// match is Match yielding the rule's number.
+func (s *Set) match(ctx context.Context, ev *event.Event, yield func(o int32, annotation string) bool) error {
 	var (
 		a, b  [64]int32
 		lists [8][]int32
@@ -200,7 +209,7 @@ func (s *Set) Match(ctx context.Context, ev *event.Event, yield func(r *Rule, an
 			}
 			continue
 		}
-		if ok && !yield(r, ann) {
+		if ok && !yield(o, ann) {
 			break
 		}
 	}
@@ -237,8 +246,9 @@ func (s *Set) alerts(ctx context.Context, ev *event.Event, keep bool, yield func
 		cloned bool
 		errs   []error
 	)
-	err := s.Match(ctx, ev, func(r *Rule, ann string) bool {
+	err := s.match(ctx, ev, func(o int32, ann string) bool {
 		var (
+			r     = s.rules[o]
 			local map[string]string
 			facts map[string]string
 		)
@@ -266,7 +276,7 @@ func (s *Set) alerts(ctx context.Context, ev *event.Event, keep bool, yield func
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", ev.Origin(), err))
 		}
-		return yield(&event.Alert{Rule: r.Info(), Event: target, Summary: sum, Summaries: summaries, Annotation: ann, Annotations: local, Context: facts})
+		return yield(&event.Alert{Rule: s.infos[o], Event: target, Summary: sum, Summaries: summaries, Annotation: ann, Annotations: local, Context: facts})
 	})
 	if err != nil {
 		errs = append([]error{err}, errs...)

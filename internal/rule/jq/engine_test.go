@@ -42,6 +42,7 @@ var (
 	genRegexps = []string{
 		"^ConsoleLogin$", "^(CreateUser|GetUser|Decrypt)$", "^Describe", "Exception$", "stratus",
 		"^(Describe|List)", "^Get(User|Parameter)?$", "[0-9]+", "^A", "(?i)^getuser$", "^$", ".", "^(a|b",
+		"^GetUser$|^Decrypt$", "^(Describe|Get)(RouteTables|User)$|^Root$", "^(Describe|GetUser$)", "^.*Exception",
 	}
 )
 
@@ -354,4 +355,46 @@ func TestPins(t *testing.T) {
 			t.Errorf("EventNames(%q) pinned = %v; want %v", tc.src, ok, tc.names)
 		}
 	}
+}
+
+// TestRegexpPin reads the texts, prefixes or fragment a regular expression
+// cannot match without.
+func TestRegexpPin(t *testing.T) {
+	for _, tc := range []struct {
+		re, want string
+	}{
+		{`^ConsoleLogin$`, `[ConsoleLogin] 0 true`},
+		{`^(CreateUser|DeleteUser)$`, `[CreateUser DeleteUser] 0 true`},
+		{`^CreateUser$|^DeleteUser$`, `[CreateUser DeleteUser] 0 true`},
+		{`^(Authorize|Revoke)SecurityGroup(Ingress|Egress)$|^(Create|Delete)SecurityGroup$`, `[AuthorizeSecurityGroupIngress AuthorizeSecurityGroupEgress RevokeSecurityGroupIngress RevokeSecurityGroupEgress CreateSecurityGroup DeleteSecurityGroup] 0 true`},
+		{`^Get(User|Policy)?$`, `[Get GetUser GetPolicy] 0 true`},
+		{`^Describe`, `[Describe] 1 true`},
+		{`^Describe|^List`, `[Describe List] 1 true`},
+		{`^(Describe|GetUser$)`, `[Describe GetUser] 1 true`},
+		{`UnauthorizedOperation$`, `[UnauthorizedOperation] 2 true`},
+		{`stratus`, `[stratus] 2 true`},
+		{`^.*Admin`, `[Admin] 2 true`},
+		{`^A$B`, `[A] 2 true`}, // never matches: any pin holds
+		{`^(A|.)$`, `[] 0 false`},
+		{`(?i)^getuser$`, `[] 0 false`},
+		{`^$`, `[] 0 false`},
+		{`^a*$`, `[] 0 false`},
+		{`a|b`, `[] 0 false`},
+		{`^[0-9]+`, `[] 0 false`},
+	} {
+		values, kind, ok := regexpPin(tc.re)
+		if got := fmt.Sprintf("%q %d %v", values, kind, ok); got != quoteWant(tc.want) {
+			t.Errorf("regexpPin(%q) = %s; want %s", tc.re, got, tc.want)
+		}
+	}
+}
+
+// quoteWant writes the expected texts of a TestRegexpPin row as %q does.
+func quoteWant(want string) string {
+	list, rest, _ := strings.Cut(strings.TrimPrefix(want, "["), "] ")
+	var q []string
+	for _, w := range strings.Fields(list) {
+		q = append(q, fmt.Sprintf("%q", w))
+	}
+	return "[" + strings.Join(q, " ") + "] " + rest
 }

@@ -201,31 +201,33 @@ func appendNew(list []string, s string) []string {
 const maxRegexpTexts = 64
 
 // regexpPin reads a regular expression (as compiled, with the flags gojq
-// prepends) that matches only a few whole texts (^(A|B)$), only texts
-// beginning with a few literals (^(A|B)), or only texts holding a literal
-// (stratus, ^.*Admin), as those texts, prefixes or substring.
+// prepends) that matches only a few whole texts (^(A|B)$, ^A$|^B$), only
+// texts beginning with a few literals (^(A|B)), or only texts holding a
+// literal (stratus, ^.*Admin), as those texts, prefixes or substring.
 func regexpPin(expr string) (values []string, kind int, ok bool) {
 	re, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
 		return nil, 0, false
 	}
+	if spelt, ok := anchored(re); ok {
+		kind = kindExact
+		for _, t := range spelt {
+			if t.text == "" {
+				return nil, 0, false
+			}
+			if !t.end {
+				kind = kindPrefix // an exact text is its own prefix
+			}
+			values = appendNew(values, t.text)
+		}
+		return values, kind, true
+	}
+	// Anywhere in the text: the longest literal the expression cannot
+	// match without.
 	subs := []*syntax.Regexp{re}
 	if re.Op == syntax.OpConcat {
 		subs = re.Sub
 	}
-	if len(subs) > 1 && subs[0].Op == syntax.OpBeginText {
-		subs = subs[1:]
-		if last := subs[len(subs)-1]; last.Op == syntax.OpEndText {
-			subs, kind = subs[:len(subs)-1], kindExact
-		} else {
-			kind = kindPrefix
-		}
-		if texts, ok := spell(subs); ok {
-			return texts, kind, true
-		}
-	}
-	// Anywhere in the text: the longest literal the expression cannot
-	// match without.
 	var longest string
 	for _, s := range subs {
 		if s.Op == syntax.OpLiteral && s.Flags&syntax.FoldCase == 0 && len(string(s.Rune)) > len(longest) {
@@ -238,19 +240,66 @@ func regexpPin(expr string) (values []string, kind int, ok bool) {
 	return []string{longest}, kindSubstring, true
 }
 
-// spell spells out every text the concatenation of subs matches, when they
-// are few and none is empty.
-func spell(subs []*syntax.Regexp) ([]string, bool) {
-	texts := []string{""}
+// spelt is a text a regular expression matches from the start of the
+// input; end reports that the expression also requires the input to end
+// there.
+type spelt struct {
+	text string
+	end  bool
+}
+
+// anchored spells out what re matches when every way through it starts at
+// the beginning of the input (^): the few texts that are the whole input
+// or its beginning.
+func anchored(re *syntax.Regexp) ([]spelt, bool) {
+	switch re.Op {
+	case syntax.OpAlternate:
+		var all []spelt
+		for _, s := range re.Sub {
+			more, ok := anchored(s)
+			if !ok {
+				return nil, false
+			}
+			all = append(all, more...)
+		}
+		return all, len(all) <= maxRegexpTexts
+	case syntax.OpCapture:
+		return anchored(re.Sub[0])
+	case syntax.OpConcat:
+		if len(re.Sub) > 0 && re.Sub[0].Op == syntax.OpBeginText {
+			return spellSeq(re.Sub[1:])
+		}
+		if len(re.Sub) > 0 {
+			// ^ inside the first element: (^a|^b)c
+			first, ok := anchored(re.Sub[0])
+			if !ok {
+				return nil, false
+			}
+			return extend(first, re.Sub[1:])
+		}
+	}
+	return nil, false
+}
+
+// spellSeq spells a sequence of expressions read from the start.
+func spellSeq(subs []*syntax.Regexp) ([]spelt, bool) {
+	return extend([]spelt{{}}, subs)
+}
+
+// extend continues each text with every text of subs in turn.
+func extend(texts []spelt, subs []*syntax.Regexp) ([]spelt, bool) {
 	for _, s := range subs {
-		more, ok := regexpTexts(s)
+		more, ok := spellOne(s)
 		if !ok {
 			return nil, false
 		}
-		var next []string
+		var next []spelt
 		for _, t := range texts {
 			for _, m := range more {
-				next = append(next, t+m)
+				if t.end && (m.text != "" || !m.end) {
+					return nil, false // text after the end
+				}
+				next = append(next, spelt{text: t.text + m.text, end: t.end || m.end})
 			}
 		}
 		if len(next) > maxRegexpTexts {
@@ -258,12 +307,38 @@ func spell(subs []*syntax.Regexp) ([]string, bool) {
 		}
 		texts = next
 	}
-	for _, t := range texts {
-		if t == "" {
-			return nil, false
-		}
-	}
 	return texts, true
+}
+
+// spellOne spells one expression of a sequence: its texts, and $.
+func spellOne(re *syntax.Regexp) ([]spelt, bool) {
+	switch re.Op {
+	case syntax.OpEndText:
+		return []spelt{{end: true}}, true
+	case syntax.OpCapture:
+		return spellOne(re.Sub[0])
+	case syntax.OpConcat:
+		return spellSeq(re.Sub)
+	case syntax.OpAlternate:
+		var all []spelt
+		for _, s := range re.Sub {
+			more, ok := spellOne(s)
+			if !ok {
+				return nil, false
+			}
+			all = append(all, more...)
+		}
+		return all, len(all) <= maxRegexpTexts
+	}
+	texts, ok := regexpTexts(re)
+	if !ok {
+		return nil, false
+	}
+	out := make([]spelt, len(texts))
+	for i, t := range texts {
+		out[i] = spelt{text: t}
+	}
+	return out, true
 }
 
 // regexpTexts spells out every text re matches, when they are few.

@@ -1,20 +1,51 @@
 package sigma
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
-// Pin is a field the rule cannot match without: the field named Path[0]
-// holds text equal to one of Values or, with Prefix, beginning with one or,
-// with Substring, containing one, compared case-insensitively unless the
-// rule says |cased. Only fields whose names hold no dot are pinned: a
-// dotted name may also be found as one key holding the dots. Where the
-// field is an array, an object or a number, the rule compares the texts
-// inside it: an index that uses pins must fold case (AppendFold) and offer
-// such an event to the rule.
+// Pin is a field the rule cannot match without: the field at Path (its
+// name split at the dots) holds text equal to one of Values or, with
+// Prefix, beginning with one or, with Substring, containing one, compared
+// case-insensitively unless the rule says |cased. Where the field is an
+// array, an object or a number, or the path runs through an array, the
+// rule compares the texts inside it; and a dotted name is also found as
+// keys that hold the dots ("userIdentity.type" as one key), every way of
+// grouping the parts. An index that uses pins must fold case (AppendFold),
+// and offer the rule an event where the field is not text or where
+// another grouping (Groupings) leads to a value.
 type Pin struct {
 	Path      []string
 	Values    []string
 	Prefix    bool
 	Substring bool
+}
+
+// Groupings returns the other paths a dotted field name is read at: each
+// way of joining consecutive parts of Path with dots, except Path itself.
+func (p Pin) Groupings() [][]string {
+	var out [][]string
+	n := len(p.Path)
+	for mask := 0; mask < 1<<(n-1); mask++ {
+		if mask == 0 {
+			continue // every part on its own: Path
+		}
+		var (
+			path []string
+			cur  = p.Path[0]
+		)
+		for i := 1; i < n; i++ {
+			if mask&(1<<(i-1)) != 0 {
+				cur += "." + p.Path[i]
+				continue
+			}
+			path = append(path, cur)
+			cur = p.Path[i]
+		}
+		out = append(out, append(path, cur))
+	}
+	return out
 }
 
 // Pins returns the fields the rule pins, the event name among them.
@@ -81,11 +112,11 @@ func (p Pin) kind() int {
 	return kindExact
 }
 
-// pin reads a condition on an undotted field whose values are all texts
-// with at most * wildcards: a literal text is exact, text* a prefix, any
-// other a substring (its longest literal piece, which every match holds).
+// pin reads a condition on a field whose values are all texts with at
+// most * wildcards: a literal text is exact, text* a prefix, any other a
+// substring (its longest literal piece, which every match holds).
 func (fc *fieldCond) pin() (Pin, bool) {
-	if fc.all || len(fc.path.keys) != 1 || len(fc.values) == 0 {
+	if fc.all || len(fc.values) == 0 || len(fc.path.keys) > 4 {
 		return Pin{}, false
 	}
 	type texts struct{ exact, prefix, substring string }
@@ -116,7 +147,7 @@ func (fc *fieldCond) pin() (Pin, bool) {
 			return Pin{}, false
 		}
 	}
-	p := Pin{Path: []string{fc.path.name}, Prefix: kind == kindPrefix, Substring: kind == kindSubstring}
+	p := Pin{Path: strings.Split(fc.path.name, "."), Prefix: kind == kindPrefix, Substring: kind == kindSubstring}
 	for _, m := range members {
 		v := m.exact
 		switch kind {
