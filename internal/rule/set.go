@@ -245,6 +245,7 @@ func (s *Set) alerts(ctx context.Context, ev *event.Event, keep bool, yield func
 		target = ev
 		cloned bool
 		errs   []error
+		text   *renderCtx // what the summaries of ev's alerts share
 	)
 	err := s.match(ctx, ev, func(o int32, ann string) bool {
 		var (
@@ -268,11 +269,14 @@ func (s *Set) alerts(ctx context.Context, ev *event.Event, keep bool, yield func
 		if keep && !cloned {
 			target, cloned = ev.Clone(), true
 		}
-		sum, err := r.RenderSummary(target)
+		if text == nil || text.ev != target {
+			text = &renderCtx{ev: target}
+		}
+		sum, err := r.renderSummary(text)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", ev.Origin(), err))
 		}
-		summaries, err := r.RenderSummaries(target)
+		summaries, err := r.renderSummaries(text)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", ev.Origin(), err))
 		}
