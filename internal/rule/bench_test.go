@@ -463,3 +463,20 @@ func BenchmarkCISAsJQ(b *testing.B) {
 		b.Run(c.name+"/check", func(b *testing.B) { benchCheck(b, c.set) })
 	}
 }
+
+// BenchmarkLoadMixed loads and compiles the 1,000 quiet mixed rules of
+// BenchmarkRuleCount: the cost paid once per run, before the first event.
+func BenchmarkLoadMixed(b *testing.B) {
+	names := corpusNames(parsedInvictus(b))
+	src := []byte(mixedRules(1000, names, ruleMix{unnamedEvery: 10, langs: []string{"pattern", "filter", "jq"}}))
+	b.ReportAllocs()
+	for b.Loop() {
+		rs, err := rule.LoadFS(fstest.MapFS{"gen.yaml": {Data: src}}, ".")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := rule.NewSet(rs...); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -13,6 +13,17 @@
 //
 // Queries are compiled once and are safe for concurrent use. They see the
 // CloudTrail record itself, never the environment: env and $ENV are empty.
+//
+// Most rules never reach gojq. A query in the common shapes (conditions on
+// fields joined by and, or and not; see cond.go) is decided on the event's
+// parsed tree (Quick), giving exactly gojq's answer or leaving the event to
+// gojq where gojq would stop with an error. A query that does run in gojq
+// is given only the part of the record it can read (fields.go), converted
+// once per event and shared by every query run on it. Pins reports the
+// fields a query cannot match without, so that a rule set runs it only on
+// events that have them. Of duplicate keys in a record, the first counts,
+// as it does for every other rule language (jq itself keeps the last;
+// CloudTrail writes no duplicates).
 package jq
 
 import (
