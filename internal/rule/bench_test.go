@@ -191,6 +191,10 @@ type ruleMix struct {
 	firing bool
 	// langs are the languages the rules cycle through.
 	langs []string
+	// classic writes the jq rules with == alone (select(.a == "x" and
+	// ...)), as the first release could answer without gojq, instead of
+	// IN, test, startswith and contains.
+	classic bool
 }
 
 // neverConds and firingConds are the second condition of a named rule, in
@@ -217,6 +221,23 @@ var (
 			`select(.eventName == "{name}") | select(.userAgent | contains("gen-tool-{i}") | not) | "\(.eventName) by \(.userIdentity.arn)"`,
 		},
 		"sigma": {`userIdentity.type: IAMUser`},
+	}
+	// classicJQ are the jq conditions of a classic mix: never, firing and
+	// unnamed.
+	classicJQ = [][]string{
+		{
+			`select(.eventName == "{name}" and .userIdentity.type == "Root") | .userIdentity.arn`,
+			`.eventName == "{name}" and .errorCode == "Gen{i}Exception"`,
+			`select(.eventName == "{name}" and .userAgent == "gen-tool-{i}") | "\(.eventName) by \(.userIdentity.arn)"`,
+		},
+		{`select(.eventName == "{name}" and .readOnly == null) | .userIdentity.arn`},
+		{
+			`jq: 'select(.userIdentity.userName == "gen-user-{i}") | .eventName'`,
+			`jq: 'select(.sourceIPAddress == "198.18.{i}.1") | "\(.eventName) from \(.sourceIPAddress)"'`,
+			`jq: '.userAgent == "gen-tool-{i}"'`,
+			`jq: 'select(.eventSource == "gen{i}.amazonaws.com" and .userIdentity.type == "Root")'`,
+			`jq: '.errorCode == "Gen{i}Exception"'`,
+		},
 	}
 	// unnamed are the rules that name no event, by kind: a user name, an
 	// address prefix, a user-agent fragment, an event source with a
@@ -272,6 +293,9 @@ func mixedRules(n int, names []string, mix ruleMix) string {
 		}
 		if mix.unnamedEvery > 0 && i%mix.unnamedEvery == mix.unnamedEvery-1 {
 			kinds := unnamed[lang]
+			if mix.classic && lang == "jq" {
+				kinds = classicJQ[2]
+			}
 			fmt.Fprintf(&b, "    %s\n", fill(kinds[(i/mix.unnamedEvery)%len(kinds)], i, ""))
 			continue
 		}
@@ -279,6 +303,12 @@ func mixedRules(n int, names []string, mix ruleMix) string {
 		conds := neverConds[lang]
 		if mix.firing {
 			conds = firingConds[lang]
+		}
+		if mix.classic && lang == "jq" {
+			conds = classicJQ[0]
+			if mix.firing {
+				conds = classicJQ[1]
+			}
 		}
 		cond := fill(conds[(i/len(mix.langs))%len(conds)], i, name)
 		switch lang {
@@ -349,7 +379,8 @@ func invictusLog(b *testing.B) ([]byte, int) {
 //     error code);
 //   - named: no rule fires, and every rule names its event;
 //   - firing: the named rules fire on the events they name, so alerts grow
-//     with the rules.
+//     with the rules;
+//   - classic: quiet, with the jq rules written with == alone.
 //
 // "match" matches the parsed events (Set.Match, no alert made); "check"
 // is what `trailwatch check` does short of printing: gunzip and decode the
@@ -363,6 +394,7 @@ func BenchmarkRuleCount(b *testing.B) {
 		mix  ruleMix
 	}{
 		{"quiet", ruleMix{unnamedEvery: 10, langs: pfj}},
+		{"classic", ruleMix{unnamedEvery: 10, langs: pfj, classic: true}},
 		{"named", ruleMix{langs: pfj}},
 		{"firing", ruleMix{unnamedEvery: 10, firing: true, langs: pfj}},
 		{"sigma", ruleMix{unnamedEvery: 10, langs: append(pfj, "sigma")}},
@@ -424,15 +456,38 @@ var cisJQ = []string{
 	`select(.eventName | test("^(CreateVpc|DeleteVpc|ModifyVpcAttribute|AcceptVpcPeeringConnection|CreateVpcPeeringConnection|DeleteVpcPeeringConnection|RejectVpcPeeringConnection|AttachClassicLinkVpc|DetachClassicLinkVpc|DisableVpcClassicLink|EnableVpcClassicLink)$"))`,
 }
 
+// cisJQEq are the CIS controls as jq written with == and or alone where
+// they can be (CloudWatch.2 needs startswith and endswith), as the first
+// release could pin them by event name.
+var cisJQEq = func() []string {
+	out := slices.Clone(cisJQ)
+	for i, c := range filter.CISControls()[:len(cisJQ)] {
+		names, ok := filter.MustCompile(c.Pattern).EventNames()
+		if !ok || strings.Contains(cisJQ[i], "ConsoleLogin") {
+			continue
+		}
+		var or []string
+		for _, n := range names {
+			or = append(or, fmt.Sprintf(".eventName == %q", n))
+		}
+		if src, _, found := strings.Cut(cisJQ[i], " and ("); found {
+			out[i] = src + " and (" + strings.Join(or, " or ") + "))"
+			continue
+		}
+		out[i] = "select(" + strings.Join(or, " or ") + ")"
+	}
+	return out
+}()
+
 // cisSets returns the 14 CIS controls as filter rules and as jq rules.
-func cisSets(tb testing.TB) (filters, queries *rule.Set) {
+func cisSets(tb testing.TB, queries []string) (filters, jqs *rule.Set) {
 	tb.Helper()
 	var fs, js strings.Builder
 	fs.WriteString("rules:\n")
 	js.WriteString("rules:\n")
-	for i, c := range filter.CISControls()[:len(cisJQ)] {
+	for i, c := range filter.CISControls()[:len(queries)] {
 		fmt.Fprintf(&fs, "  - id: cis-%d\n    title: %s\n    severity: low\n    filter: %s\n", i+1, strconv.Quote(c.ID), strconv.Quote(c.Pattern))
-		fmt.Fprintf(&js, "  - id: cis-%d\n    title: %s\n    severity: low\n    jq: %s\n", i+1, strconv.Quote(c.ID), strconv.Quote(cisJQ[i]))
+		fmt.Fprintf(&js, "  - id: cis-%d\n    title: %s\n    severity: low\n    jq: %s\n", i+1, strconv.Quote(c.ID), strconv.Quote(queries[i]))
 	}
 	set := func(src string) *rule.Set {
 		rs, err := rule.LoadFS(fstest.MapFS{"cis.yaml": {Data: []byte(src)}}, ".")
@@ -450,15 +505,17 @@ func cisSets(tb testing.TB) (filters, queries *rule.Set) {
 
 // BenchmarkCISAsJQ matches the Invictus events against the 14 CIS controls
 // written as CloudWatch Logs filters (as AWS publishes them) and as jq
-// queries; "match" matches parsed events, "check" decodes the gzipped log
-// and makes the alerts.
+// queries, with IN, test and or ("jq") and with == and or alone ("jq-eq");
+// "match" matches parsed events, "check" decodes the gzipped log and makes
+// the alerts.
 func BenchmarkCISAsJQ(b *testing.B) {
 	evs := parsedInvictus(b)
-	filters, queries := cisSets(b)
+	filters, queries := cisSets(b, cisJQ)
+	_, eqs := cisSets(b, cisJQEq)
 	for _, c := range []struct {
 		name string
 		set  *rule.Set
-	}{{"filter", filters}, {"jq", queries}} {
+	}{{"filter", filters}, {"jq", queries}, {"jq-eq", eqs}} {
 		b.Run(c.name+"/match", func(b *testing.B) { benchMatch(b, c.set, evs) })
 		b.Run(c.name+"/check", func(b *testing.B) { benchCheck(b, c.set) })
 	}

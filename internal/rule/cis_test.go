@@ -16,7 +16,8 @@ import (
 // BenchmarkCISAsJQ compares with the filters is the same logic: both fire
 // on exactly the same Invictus events and the packs' CIS test events.
 func TestCISAsJQ(t *testing.T) {
-	filters, queries := cisSets(t)
+	filters, queries := cisSets(t, cisJQ)
+	_, eqs := cisSets(t, cisJQEq)
 	var evs []*event.Event
 	for _, rec := range ingesttest.InvictusRecords(t) {
 		evs = append(evs, event.MustParse(string(rec)))
@@ -35,9 +36,9 @@ func TestCISAsJQ(t *testing.T) {
 			}
 			return out
 		}
-		f, q := ids(filters), ids(queries)
-		if !slices.Equal(f, q) {
-			t.Errorf("%s: filters fire %q, jq %q", ev.Raw(), f, q)
+		f, q, e := ids(filters), ids(queries), ids(eqs)
+		if !slices.Equal(f, q) || !slices.Equal(f, e) {
+			t.Errorf("%s: filters fire %q, jq %q, jq with == %q", ev.Raw(), f, q, e)
 		}
 		fired += len(f)
 	}

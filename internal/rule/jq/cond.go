@@ -149,12 +149,9 @@ func compileProgram(q *gojq.Query) *program {
 		}
 		p.stages = append(p.stages, c)
 	}
-	rest := stages[i:]
-	p.result = rOpaque
-	switch {
-	case len(rest) == 0:
+	if rest := stages[i:]; len(rest) == 0 {
 		p.result = rRecord
-	default:
+	} else {
 		p.readResult(rest)
 	}
 	if len(p.stages) == 0 && p.result == rOpaque {
@@ -175,12 +172,9 @@ func (p *program) readResult(rest []*gojq.Query) {
 	}
 	last := rest[len(rest)-1]
 	if v, ok := readValue(last, in); ok {
+		p.result, p.val = rValue, v
 		if len(v.path) == 0 && v.pure() {
-			p.result = rRecord
-			return
-		}
-		if len(v.path) > 0 || !v.pure() {
-			p.result, p.val = rValue, v
+			p.result, p.val = rRecord, nil // select(...) | .
 		}
 		return
 	}
@@ -534,7 +528,11 @@ func readFunc(f *gojq.Func, in *value) *cond {
 		case "not":
 			return &cond{op: cNot, kids: []*cond{{op: cTruthy, val: in}}}
 		case "ascii_downcase", "ascii_upcase":
-			v, _ := readValue(&gojq.Query{Term: &gojq.Term{Type: gojq.TermTypeFunc, Func: f}}, in)
+			fn := fnDowncase
+			if f.Name == "ascii_upcase" {
+				fn = fnUpcase
+			}
+			v := &value{path: in.path, alt: in.alt, fns: append(append([]strFn(nil), in.fns...), fn)}
 			return &cond{op: cTruthy, val: v}
 		}
 	case 1:
@@ -545,7 +543,15 @@ func readFunc(f *gojq.Func, in *value) *cond {
 			if !ok {
 				return opaque
 			}
-			op := map[string]condOp{"startswith": cPrefix, "endswith": cSuffix, "contains": cContains, "has": cHas}[f.Name]
+			op := cHas
+			switch f.Name {
+			case "startswith":
+				op = cPrefix
+			case "endswith":
+				op = cSuffix
+			case "contains":
+				op = cContains
+			}
 			return &cond{op: op, val: in, s: s}
 		case "test":
 			re, ok := readText(arg)
