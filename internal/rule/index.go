@@ -125,19 +125,32 @@ func (p pin) rank() (int, int) {
 	return 10*int(p.kind) + weakFields[strings.Join(p.path, ".")], len(p.values)
 }
 
-// indexPin chooses the pin to index a rule by, among those that do not
-// name the event exactly (the event-name index takes those).
-func indexPin(m Matcher) (pin, bool) {
+// minFieldRules is how many rules a field other than the event name must
+// pin before the set indexes them by it: looking a field up costs about as
+// much as trying three or four rules on it directly (BenchmarkScaling, with
+// five rules on four fields, is slower indexed).
+const minFieldRules = 4
+
+// usablePins returns the pins of m the index can hold.
+func usablePins(m Matcher) []pin {
 	pm, ok := m.(pinner)
 	if !ok {
-		return pin{}, false
+		return nil
 	}
-	var (
-		best  pin
-		found bool
-	)
+	var out []pin
 	for _, p := range pm.pins() {
-		if !p.usable() {
+		if p.usable() {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// bestPin chooses, among pins on fields that ok accepts, the one to index
+// a rule by.
+func bestPin(pins []pin, ok func(pin) bool) (best pin, found bool) {
+	for _, p := range pins {
+		if !ok(p) {
 			continue
 		}
 		if !found {
@@ -152,6 +165,9 @@ func indexPin(m Matcher) (pin, bool) {
 	}
 	return best, found
 }
+
+// pathKey names a field for counting.
+func pathKey(path []string) string { return strings.Join(path, "\x00") }
 
 // fieldIndex holds the rules indexed by one field other than the event
 // name: by folded value, by folded prefix, by folded fragment, and all of

@@ -59,7 +59,11 @@ func NewSet(rules ...*Rule) (*Set, error) {
 	if hasThresholds(rules) {
 		s.counter = detect.NewThresholds(state.NewMemory(nil), nil)
 	}
-	named := make([][]string, len(rules)) // folded event names of each rule
+	var (
+		named = make([][]string, len(rules)) // folded event names of each rule
+		pins  = make([][]pin, len(rules))    // of the rules that name no event
+		count = map[string]int{}             // rules pinned by each field
+	)
 	for i, r := range rules {
 		if r.matcher == nil {
 			return nil, fmt.Errorf("%s: rule %q has no compiled match; load rules with LoadFile, LoadFS or Load", r.Where(), r.ID)
@@ -76,11 +80,29 @@ func NewSet(rules ...*Rule) (*Set, error) {
 			named[i] = folded
 			continue
 		}
-		if p, ok := indexPin(r.matcher); ok {
-			s.field(p.path).add(p, int32(i))
+		pins[i] = usablePins(r.matcher)
+		seen := map[string]bool{}
+		for _, p := range pins[i] {
+			if k := pathKey(p.path); !seen[k] {
+				seen[k] = true
+				count[k]++
+			}
+		}
+	}
+	// A rule that names no event is indexed by its best pin on a field
+	// that enough rules pin; the others are tried on every event.
+	always := make([]bool, len(rules))
+	for i := range rules {
+		if named[i] != nil {
 			continue
 		}
-		s.always = append(s.always, int32(i))
+		p, ok := bestPin(pins[i], func(p pin) bool { return count[pathKey(p.path)] >= minFieldRules })
+		if !ok {
+			always[i] = true
+			s.always = append(s.always, int32(i))
+			continue
+		}
+		s.field(p.path).add(p, int32(i))
 	}
 	for _, fi := range s.fields {
 		fi.build()
@@ -93,7 +115,7 @@ func NewSet(rules ...*Rule) (*Set, error) {
 			for _, n := range named[i] {
 				s.byName[n] = append(s.byName[n], int32(i))
 			}
-		case slices.Contains(s.always, int32(i)):
+		case always[i]:
 			for n := range s.byName {
 				s.byName[n] = append(s.byName[n], int32(i))
 			}
