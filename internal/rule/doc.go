@@ -8,7 +8,9 @@
 // Sigma rule loads as one rule. LoadFile and LoadFS read files, Select
 // picks built-in packs and extra files, and NewSet compiles the chosen rules
 // into one Set that matches an event against every rule in one pass, looking
-// only at the rules that can match the event's name.
+// only at the rules that can match it: each rule is indexed by its event
+// names, or else by another field it cannot match without (a user name, an
+// address prefix, a user-agent fragment; see pin in index.go).
 //
 // Everything is compiled at load time: a bad rule fails when it is loaded, and
 // the per-event path never parses rule text. A Set and its Rules are safe for

@@ -94,6 +94,10 @@ func (r *Rule) Match(ctx context.Context, ev *event.Event) (matched bool, annota
 // RenderSummary executes the summary template on ev. A rule without a
 // template renders "".
 func (r *Rule) RenderSummary(ev *event.Event) (string, error) {
+	return r.renderSummary(&renderCtx{ev: ev})
+}
+
+func (r *Rule) renderSummary(et *renderCtx) (string, error) {
 	if r.Summary == nil {
 		return "", nil
 	}
@@ -101,7 +105,7 @@ func (r *Rule) RenderSummary(ev *event.Event) (string, error) {
 	if st == nil || st.tmpl != r.Summary {
 		st = &summaryTemplate{tmpl: r.Summary} // set by hand: run it as it is
 	}
-	s, err := st.render(ev)
+	s, err := st.renderIn(et)
 	if err != nil {
 		return "", fmt.Errorf("rule %q: summary: %w", r.ID, err)
 	}
@@ -111,6 +115,10 @@ func (r *Rule) RenderSummary(ev *event.Event) (string, error) {
 // RenderSummaries renders the rule's summary in every locale it carries one
 // for, keyed by locale; nil when it carries none.
 func (r *Rule) RenderSummaries(ev *event.Event) (map[string]string, error) {
+	return r.renderSummaries(&renderCtx{ev: ev})
+}
+
+func (r *Rule) renderSummaries(et *renderCtx) (map[string]string, error) {
 	var (
 		out  map[string]string
 		errs []error
@@ -123,7 +131,7 @@ func (r *Rule) RenderSummaries(ev *event.Event) (map[string]string, error) {
 		if st == nil || st.tmpl != l.Summary {
 			st = &summaryTemplate{tmpl: l.Summary}
 		}
-		s, err := st.render(ev)
+		s, err := st.renderIn(et)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("rule %q: summary (%s): %w", r.ID, loc, err))
 			continue

@@ -8,6 +8,7 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/rule/jq"
 	"github.com/trailwatch/trailwatch/internal/rule/sigma"
 	"github.com/trailwatch/trailwatch/internal/state"
 )
@@ -16,21 +17,34 @@ import (
 // whose match pins the event name (every pattern, filter, jq query or Sigma
 // rule that requires eventName to be one of a few values) are indexed by
 // that name, so an event is only tried against the rules for its name plus
-// the rules that do not pin one. The cost per event grows with the number of
-// rules that can match it, not with the size of the set.
+// the rules that do not pin one. A rule that names no event but pins
+// another field (a user name, an error code, an event source, a source
+// address prefix; see pin) is indexed by that field in the same way. The
+// cost per event grows with the number of rules that can match it, not
+// with the size of the set.
 //
-// The index compares names case-insensitively (sigma.AppendFold), because
+// The index compares texts case-insensitively (sigma.AppendFold), because
 // Sigma compares values that way: a Sigma rule for StopLogging matches an
-// event named stoplogging, and the index must offer it that event. Languages
-// that compare exactly are offered a few events they then do not match.
+// event named stoplogging, and the index must offer it that event.
+// Languages that compare exactly are offered a few events they then do not
+// match. An event is never kept from a rule that would match it; a rule
+// that would stop with an error on an event it cannot match (a jq query on
+// a field of the wrong type) is not run on it, so that error is not
+// reported.
 //
 // A Set is safe for concurrent use.
 type Set struct {
 	rules []*Rule
-	// byName holds, for each pinned event name (folded), that name's rules
-	// merged with the unpinned ones, in load order.
-	byName   map[string][]*Rule
-	unpinned []*Rule
+	// infos are the rules' alert texts, made once: every alert of a rule
+	// shares its tags, references and locale texts, which no one changes.
+	infos []event.RuleInfo
+	// byName holds, for each pinned event name (folded), the numbers of
+	// that name's rules merged with the rules in always, in load order.
+	byName map[string][]int32
+	// always holds the rules indexed by nothing, tried on every event.
+	always []int32
+	// fields index the rules that pin no event name by another field.
+	fields []*fieldIndex
 	// counter counts the matches of rules with a threshold; nil when no
 	// rule has one.
 	counter *detect.Thresholds
@@ -41,55 +55,85 @@ func NewSet(rules ...*Rule) (*Set, error) {
 	if err := Unique(rules); err != nil {
 		return nil, err
 	}
-	s := &Set{rules: slices.Clone(rules), byName: map[string][]*Rule{}}
+	s := &Set{rules: slices.Clone(rules), infos: make([]event.RuleInfo, len(rules)), byName: map[string][]int32{}}
 	if hasThresholds(rules) {
 		s.counter = detect.NewThresholds(state.NewMemory(nil), nil)
 	}
-	pinned := map[*Rule]bool{}
-	for _, r := range rules {
+	var (
+		named = make([][]string, len(rules)) // folded event names of each rule
+		pins  = make([][]pin, len(rules))    // of the rules that name no event
+		count = map[string]int{}             // rules pinned by each field
+	)
+	for i, r := range rules {
 		if r.matcher == nil {
 			return nil, fmt.Errorf("%s: rule %q has no compiled match; load rules with LoadFile, LoadFS or Load", r.Where(), r.ID)
 		}
-		names, ok := r.matcher.EventNames()
-		if !ok {
+		s.infos[i] = r.Info()
+		if names, ok := r.matcher.EventNames(); ok {
+			folded := []string{}
+			for _, n := range names {
+				if f := foldName(n); !slices.Contains(folded, f) {
+					folded = append(folded, f)
+					s.byName[f] = nil
+				}
+			}
+			named[i] = folded
 			continue
 		}
-		pinned[r] = true
-		for _, n := range names {
-			s.byName[foldName(n)] = nil
+		pins[i] = usablePins(r.matcher)
+		seen := map[string]bool{}
+		for _, p := range pins[i] {
+			if k := pathKey(p.path); !seen[k] {
+				seen[k] = true
+				count[k]++
+			}
 		}
+	}
+	// A rule that names no event is indexed by its best pin on a field
+	// that enough rules pin; the others are tried on every event.
+	always := make([]bool, len(rules))
+	for i := range rules {
+		if named[i] != nil {
+			continue
+		}
+		p, ok := bestPin(pins[i], func(p pin) bool { return count[pathKey(p.path)] >= minFieldRules })
+		if !ok {
+			always[i] = true
+			s.always = append(s.always, int32(i))
+			continue
+		}
+		s.field(p.path).add(p, int32(i))
+	}
+	for _, fi := range s.fields {
+		fi.build()
 	}
 	// Build each name's list in load order so alerts come out in the order
 	// the rules are written, whatever the index.
-	for _, r := range rules {
-		if !pinned[r] {
-			s.unpinned = append(s.unpinned, r)
+	for i := range rules {
+		switch {
+		case named[i] != nil:
+			for _, n := range named[i] {
+				s.byName[n] = append(s.byName[n], int32(i))
+			}
+		case always[i]:
 			for n := range s.byName {
-				s.byName[n] = append(s.byName[n], r)
+				s.byName[n] = append(s.byName[n], int32(i))
 			}
-			continue
-		}
-		names, _ := r.matcher.EventNames()
-		for i := range names {
-			names[i] = foldName(names[i])
-		}
-		for i, n := range names {
-			if dup := containsBefore(names, i); dup {
-				continue
-			}
-			s.byName[n] = append(s.byName[n], r)
 		}
 	}
 	return s, nil
 }
 
-func containsBefore(names []string, i int) bool {
-	for _, n := range names[:i] {
-		if n == names[i] {
-			return true
+// field returns the index of the field at path, made on first use.
+func (s *Set) field(path []string) *fieldIndex {
+	for _, fi := range s.fields {
+		if slices.Equal(fi.path, path) {
+			return fi
 		}
 	}
-	return false
+	fi := &fieldIndex{path: slices.Clone(path)}
+	s.fields = append(s.fields, fi)
+	return fi
 }
 
 // Rules returns the set's rules in load order.
@@ -101,14 +145,27 @@ func (s *Set) Len() int { return len(s.rules) }
 // foldName is the index key of an event name.
 func foldName(n string) string { return string(sigma.AppendFold(nil, []byte(n))) }
 
-// candidates returns the rules that can match an event named name.
-func (s *Set) candidates(ev *event.Event) []*Rule {
-	name := ev.Value().GetStringBytes("eventName")
+// candidates returns the numbers of the rules that can match ev, in load
+// order: those for its name (or the unindexed ones) merged with those its
+// other indexed fields select. a, b and lists are scratch space.
+func (s *Set) candidates(ev *event.Event, a, b []int32, lists [][]int32) []int32 {
+	root := ev.Value()
+	base := s.always
 	var buf [64]byte
-	if rs, ok := s.byName[string(sigma.AppendFold(buf[:0], name))]; ok {
-		return rs
+	if rs, ok := s.byName[string(sigma.AppendFold(buf[:0], root.GetStringBytes("eventName")))]; ok {
+		base = rs
 	}
-	return s.unpinned
+	if len(s.fields) == 0 {
+		return base
+	}
+	lists = lists[:0]
+	for _, fi := range s.fields {
+		lists = fi.hits(root, lists)
+	}
+	if len(lists) == 0 {
+		return base
+	}
+	return mergeRules(base, lists, a, b)
 }
 
 // Match tries ev against every rule that can match it and calls yield for
@@ -117,7 +174,16 @@ func (s *Set) candidates(ev *event.Event) []*Rule {
 // stop the others; the failures are returned joined, each naming the rule and
 // the event's origin.
 func (s *Set) Match(ctx context.Context, ev *event.Event, yield func(r *Rule, annotation string) bool) error {
-	rs := s.candidates(ev)
+	return s.match(ctx, ev, func(o int32, ann string) bool { return yield(s.rules[o], ann) })
+}
+
+// match is Match yielding the rule's number.
+func (s *Set) match(ctx context.Context, ev *event.Event, yield func(o int32, annotation string) bool) error {
+	var (
+		a, b  [64]int32
+		lists [8][]int32
+	)
+	rs := s.candidates(ev, a[:0], b[:0], lists[:0])
 	if len(rs) == 0 {
 		return nil
 	}
@@ -125,8 +191,9 @@ func (s *Set) Match(ctx context.Context, ev *event.Event, yield func(r *Rule, an
 		in   *Input // made when a language needs it (jq)
 		errs []error
 	)
-	for _, r := range rs {
+	for _, o := range rs {
 		var (
+			r   = s.rules[o]
 			ok  bool
 			ann string
 			err error
@@ -140,6 +207,17 @@ func (s *Set) Match(ctx context.Context, ev *event.Event, yield func(r *Rule, an
 			ok = m.f.Match(ev)
 		case sigmaMatcher:
 			ok = m.r.Match(ev)
+		case jqMatcher:
+			// Most queries are decided on the parsed event; the others
+			// run in gojq on the event's shared conversion.
+			if d, dann := m.q.Quick(ev); d != jq.Undecided {
+				ok, ann = d == jq.Matched, dann
+				break
+			}
+			if in == nil {
+				in = NewInput(ev)
+			}
+			ok, ann, err = m.q.MatchValue(ctx, in.JQ())
 		default:
 			if in == nil {
 				in = NewInput(ev)
@@ -153,7 +231,7 @@ func (s *Set) Match(ctx context.Context, ev *event.Event, yield func(r *Rule, an
 			}
 			continue
 		}
-		if ok && !yield(r, ann) {
+		if ok && !yield(o, ann) {
 			break
 		}
 	}
@@ -189,9 +267,11 @@ func (s *Set) alerts(ctx context.Context, ev *event.Event, keep bool, yield func
 		target = ev
 		cloned bool
 		errs   []error
+		text   *renderCtx // what the summaries of ev's alerts share
 	)
-	err := s.Match(ctx, ev, func(r *Rule, ann string) bool {
+	err := s.match(ctx, ev, func(o int32, ann string) bool {
 		var (
+			r     = s.rules[o]
 			local map[string]string
 			facts map[string]string
 		)
@@ -211,15 +291,18 @@ func (s *Set) alerts(ctx context.Context, ev *event.Event, keep bool, yield func
 		if keep && !cloned {
 			target, cloned = ev.Clone(), true
 		}
-		sum, err := r.RenderSummary(target)
+		if text == nil || text.ev != target {
+			text = &renderCtx{ev: target}
+		}
+		sum, err := r.renderSummary(text)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", ev.Origin(), err))
 		}
-		summaries, err := r.RenderSummaries(target)
+		summaries, err := r.renderSummaries(text)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", ev.Origin(), err))
 		}
-		return yield(&event.Alert{Rule: r.Info(), Event: target, Summary: sum, Summaries: summaries, Annotation: ann, Annotations: local, Context: facts})
+		return yield(&event.Alert{Rule: s.infos[o], Event: target, Summary: sum, Summaries: summaries, Annotation: ann, Annotations: local, Context: facts})
 	})
 	if err != nil {
 		errs = append([]error{err}, errs...)

@@ -65,8 +65,8 @@ func TestSetIndex(t *testing.T) {
 	s := mustSet(t, setRules)
 	cand := func(raw string) string {
 		var ids []string
-		for _, r := range s.candidates(event.MustParse(raw)) {
-			ids = append(ids, r.ID)
+		for _, o := range s.candidates(event.MustParse(raw), nil, nil, nil) {
+			ids = append(ids, s.rules[o].ID)
 		}
 		return strings.Join(ids, ",")
 	}

@@ -124,22 +124,43 @@ func directPipe(pipe *tparse.PipeNode) (summaryPart, bool) {
 
 // render executes the summary on ev.
 func (s *summaryTemplate) render(ev *event.Event) (string, error) {
+	return s.renderIn(&renderCtx{ev: ev})
+}
+
+// renderIn executes the summary on et's event, sharing what et has read of
+// it with the other summaries rendered on the same event.
+func (s *summaryTemplate) renderIn(et *renderCtx) (string, error) {
 	if s.parts == nil {
 		var b strings.Builder
-		err := s.tmpl.Execute(&b, ev)
+		err := s.tmpl.Execute(&b, et.ev)
 		return b.String(), err
 	}
-	r := directRender{ev: ev}
+	r := directRender{renderCtx: et}
+	r.b.Grow(128) // most summaries fit: one allocation, not one per doubling
 	r.list(s.parts)
 	return r.b.String(), nil
 }
 
-// directRender renders direct parts, reading the principal at most once.
-type directRender struct {
-	b    strings.Builder
+// renderCtx is an event with the parts summaries read of it more than
+// once: the principal, read at most once for every summary of every alert
+// the event raises.
+type renderCtx struct {
 	ev   *event.Event
 	p    event.Principal
 	have bool
+}
+
+func (et *renderCtx) principal() event.Principal {
+	if !et.have {
+		et.p, et.have = et.ev.Principal(), true
+	}
+	return et.p
+}
+
+// directRender renders direct parts.
+type directRender struct {
+	b strings.Builder
+	*renderCtx
 }
 
 func (r *directRender) list(parts []summaryPart) {
@@ -163,10 +184,7 @@ func (r *directRender) value(part *summaryPart) string {
 	case part.event != nil:
 		return part.event(r.ev)
 	case part.principal != nil:
-		if !r.have {
-			r.p, r.have = r.ev.Principal(), true
-		}
-		return part.principal(r.p)
+		return part.principal(r.principal())
 	case part.isField:
 		return r.ev.Field(part.field)
 	}

@@ -13,6 +13,17 @@
 //
 // Queries are compiled once and are safe for concurrent use. They see the
 // CloudTrail record itself, never the environment: env and $ENV are empty.
+//
+// Most rules never reach gojq. A query in the common shapes (conditions on
+// fields joined by and, or and not; see cond.go) is decided on the event's
+// parsed tree (Quick), giving exactly gojq's answer or leaving the event to
+// gojq where gojq would stop with an error. A query that does run in gojq
+// is given only the part of the record it can read (fields.go), converted
+// once per event and shared by every query run on it. Pins reports the
+// fields a query cannot match without, so that a rule set runs it only on
+// events that have them. Of duplicate keys in a record, the first counts,
+// as it does for every other rule language (jq itself keeps the last;
+// CloudTrail writes no duplicates).
 package jq
 
 import (
@@ -38,12 +49,11 @@ type Query struct {
 	src     string
 	code    *gojq.Code
 	timeout time.Duration
-	names   []string
-	pinned  bool
-	guards  []guard
-	keys    []string // top-level fields the query reads, when partial
-	partial bool     // only keys need converting
-	native  *native  // evaluated without gojq, when the shape allows
+	prog    *program // the shape evaluated without gojq, or nil
+	pins    []Pin
+	plan    *plan    // the part of the record the query reads, when partial
+	keys    []string // the plan's top-level fields
+	partial bool     // only the plan needs converting
 }
 
 // Option configures Compile.
@@ -64,15 +74,17 @@ func Compile(src string, opts ...Option) (*Query, error) {
 		}
 		return nil, fmt.Errorf("jq: syntax error: %w", err)
 	}
+	// The query's shape is read before gojq compiles it, from a tree no
+	// compiler has touched.
+	prog := compileProgram(parsed)
 	code, err := gojq.Compile(parsed)
 	if err != nil {
 		return nil, fmt.Errorf("jq: compile error: %w", err)
 	}
-	q := &Query{src: src, code: code, timeout: DefaultTimeout}
-	q.names, q.pinned = eventNames(parsed)
-	q.guards = guardsOf(parsed)
-	q.keys, q.partial = rootKeys(parsed)
-	q.native = nativeOf(parsed)
+	q := &Query{src: src, code: code, timeout: DefaultTimeout, prog: prog, pins: programPins(prog)}
+	if p, ok := readPlan(parsed); ok {
+		q.plan, q.keys, q.partial = p, p.rootKeys(), true
+	}
 	for _, o := range opts {
 		o(q)
 	}
@@ -84,13 +96,16 @@ func (q *Query) String() string { return q.src }
 
 // EventNames returns the eventName values outside which the query can never
 // match, found by reading the query's shape (select(.eventName == "X") | ...,
-// .eventName == "X" and ..., and or-combinations of these). ok is false when
-// the query does not pin the event name.
+// .eventName == "X" and ..., .eventName | IN("X", "Y"), test("^(X|Y)$"),
+// and or-combinations of these). ok is false when the query does not pin
+// the event name to exact values.
 func (q *Query) EventNames() (names []string, ok bool) {
-	if !q.pinned {
-		return nil, false
+	for _, p := range q.pins {
+		if len(p.Path) == 1 && p.Path[0] == "eventName" && p.kind() == kindExact && !p.Fold {
+			return append([]string(nil), p.Values...), true
+		}
 	}
-	return append([]string(nil), q.names...), true
+	return nil, false
 }
 
 // Match runs the query on ev. See the package comment for what matches.
@@ -111,24 +126,32 @@ const (
 	NotMatched
 )
 
-// Quick decides the query on ev's parsed tree when it can: the guards rule
-// ev out (see Rejects), or the query has one of the common shapes that need
-// no jq machinery (.f == "x" and ...; select(...) | .a.b with a text
-// result). Otherwise it returns Undecided and the caller runs MatchInput.
+// Quick decides the query on ev's parsed tree when its shape allows (see
+// cond.go): select(C) | ... | R and plain conditions, where the conditions
+// compare fields with literals (==, !=, IN, startswith, endswith, contains,
+// test, has, not, and, or) and R is nothing, a field, a condition or an
+// interpolated string. Every decision is the one gojq gives; where gojq
+// would stop with an error, or the query reads something Quick does not
+// know, it returns Undecided and the caller runs the query.
 func (q *Query) Quick(ev *event.Event) (Outcome, string) {
-	if q.native != nil {
-		switch r, ann := q.native.eval(ev.Value()); r {
-		case match:
-			return Matched, ann
-		case noMatch:
-			return NotMatched, ""
-		}
+	if q.prog == nil {
 		return Undecided, ""
 	}
-	if q.Rejects(ev) {
+	switch r, ann := q.prog.decide(ev.Value()); r {
+	case match:
+		return Matched, ann
+	case noMatch:
 		return NotMatched, ""
 	}
 	return Undecided, ""
+}
+
+// Rejects reports whether ev certainly does not match because a condition
+// the query requires is false on it (select(.userIdentity.type == "Root"
+// and ...), .readOnly == false and ...): the query would yield nothing, or
+// false, and raise no error.
+func (q *Query) Rejects(ev *event.Event) bool {
+	return q.prog != nil && q.prog.rejects(ev.Value())
 }
 
 // MatchInput runs the query on input, taken to be the whole event (as
@@ -178,12 +201,13 @@ func Input(ev *event.Event) any {
 }
 
 // Value is one event converted for gojq on demand and shared by the queries
-// run on it. Most queries read a few top-level fields (eventName,
-// userIdentity, ...); only those are converted, unless a query reads the
-// event as a whole. A Value is not safe for concurrent use.
+// run on it. Most queries read a few fields (eventName, userIdentity.type,
+// ...); only those are converted, unless a query reads the event as a
+// whole. A Value is not safe for concurrent use.
 type Value struct {
 	ev   *event.Event
 	m    map[string]any
+	node *vnode // what of m is converted, while not full
 	full bool
 }
 
@@ -193,7 +217,7 @@ func NewValue(ev *event.Event) *Value { return &Value{ev: ev} }
 // For returns the input for q: the event with at least the fields q reads.
 // Giving a query more fields than it reads does not change its results,
 // because For only converts part of the event for queries that never look
-// at the event object as a whole.
+// at a partly converted object as a whole.
 func (v *Value) For(q *Query) any {
 	if v.full {
 		return v.m
@@ -204,29 +228,14 @@ func (v *Value) For(q *Query) any {
 	}
 	if !q.partial {
 		v.m = convert(v.ev.Value()).(map[string]any)
-		v.full = true
+		v.full, v.node = true, nil
 		return v.m
 	}
-	if v.m == nil {
-		v.m = make(map[string]any, len(q.keys))
+	if v.node == nil {
+		v.node = newVnode()
+		v.m = v.node.m
 	}
-	missing := false
-	for _, k := range q.keys {
-		if _, ok := v.m[k]; !ok {
-			missing = true
-			break
-		}
-	}
-	if missing {
-		obj.Visit(func(k []byte, x *fastjson.Value) {
-			for _, want := range q.keys {
-				if string(k) == want {
-					v.m[want] = convert(x)
-					return
-				}
-			}
-		})
-	}
+	v.node.fill(q.plan, obj)
 	return v.m
 }
 
@@ -238,9 +247,20 @@ func convert(v *fastjson.Value) any {
 	case fastjson.TypeObject:
 		o, _ := v.Object()
 		m := make(map[string]any, o.Len())
+		var dups []string
 		o.Visit(func(k []byte, x *fastjson.Value) {
+			if _, dup := m[string(k)]; dup {
+				dups = append(dups, string(k))
+				return
+			}
 			m[string(k)] = convert(x)
 		})
+		// Of duplicate keys the one Get finds counts, as it does for every
+		// other rule language and for the rule set's index (jq itself
+		// keeps the last; CloudTrail writes no duplicates).
+		for _, k := range dups {
+			m[k] = convert(o.Get(k))
+		}
 		return m
 	case fastjson.TypeArray:
 		a, _ := v.Array()

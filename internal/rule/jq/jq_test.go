@@ -379,12 +379,21 @@ func TestQuick(t *testing.T) {
 		{`select(.eventName == "ConsoleLogin") | select(.additionalEventData.MFAUsed == "No") | .userIdentity.userName`, Matched, "JohnDoe"},
 		{`.eventName == "ConsoleLogin" and .userIdentity.type == "IAMUser"`, Matched, ""},
 		{`.eventName == "ConsoleLogin" and .userIdentity.type == "Root"`, NotMatched, ""},
-		// Results that are not text, and paths through text, go to gojq.
-		{`select(.eventName == "ConsoleLogin") | .responseElements`, Undecided, ""},
-		{`select(.eventName == "ConsoleLogin") | .count`, Undecided, ""},
+		// Results that are not text are written as gojq writes them.
+		{`select(.eventName == "ConsoleLogin") | .responseElements`, Matched, `{"ConsoleLogin":"Success"}`},
+		{`select(.eventName == "ConsoleLogin") | .count`, Matched, "3"},
+		{`select(.eventName == "ConsoleLogin") | .userIdentity.arn | ascii_downcase`, Matched, "arn:aws:iam::111122223333:user/johndoe"},
+		{`select(.eventName == "ConsoleLogin" or .x == "y") | .eventName`, Matched, "ConsoleLogin"},
+		// Paths through text, where gojq stops with an error, and
+		// functions Quick does not know go to gojq.
 		{`select(.eventName == "ConsoleLogin") | .eventName.x`, Undecided, ""},
-		{`select(.eventName == "ConsoleLogin") | .userIdentity.arn | ascii_downcase`, Undecided, ""},
-		{`select(.eventName == "ConsoleLogin" or .x == "y") | .eventName`, Undecided, ""},
+		{`select(.eventName.x == "y")`, Undecided, ""},
+		{`select(.eventName | length > 3)`, Undecided, ""},
+		{`select(.eventName | ascii_downcase | startswith("console")) | "\(.userIdentity.userName) signed in, MFA \(.additionalEventData.MFAUsed)"`, Matched, "JohnDoe signed in, MFA No"},
+		{`select(.userIdentity.type | IN("Root", "IAMUser")) | select(has("errorCode") | not) | .sourceIPAddress`, Matched, "192.0.2.110"},
+		{`select(.errorCode // "" | test("^AccessDenied|UnauthorizedOperation$"))`, NotMatched, ""},
+		{`.count | startswith("3")`, Undecided, ""},
+		{`select(.count == 3)`, Undecided, ""},
 	}
 	for _, tc := range tests {
 		q, err := Compile(tc.src)
