@@ -68,12 +68,23 @@ type Set struct {
 	maxSkew   time.Duration
 	log       *slog.Logger
 
-	names     map[string]bool // event names some detector watches
-	errCodes  map[string]bool // error codes some detector counts
-	rootAll   bool            // some detector watches every Root event
-	learners  []*firstSeen    // detectors with a learning period
-	learnMu   sync.Mutex
-	learnSeen map[string]time.Time // learning start per detector|account
+	names    map[string]bool // event names some detector watches
+	errCodes map[string]bool // error codes some detector counts
+	rootAll  bool            // some detector watches every Root event
+	learners []*firstSeen    // detectors with a learning period
+	learn    *learnStarts    // shared by the views WithStore makes
+}
+
+// learnStarts remembers, per learning detector and account, the learning
+// start recorded in the store, so that most events need not ask it.
+type learnStarts struct {
+	mu   sync.Mutex
+	seen map[learnKey]time.Time
+}
+
+type learnKey struct {
+	d    *firstSeen
+	acct string
 }
 
 // detector is one configured detector.
@@ -113,7 +124,7 @@ func New(cfg *Config, o Options) (*Set, error) {
 	s := &Set{
 		store: o.Store, geo: o.Geo, now: o.Now, maxSkew: o.MaxSkew, log: o.Logger,
 		names: map[string]bool{}, errCodes: map[string]bool{},
-		learnSeen: map[string]time.Time{},
+		learn: &learnStarts{seen: map[learnKey]time.Time{}},
 	}
 	nets := map[string][]netip.Prefix{}
 	for name, cidrs := range cfg.Networks {
@@ -262,6 +273,16 @@ func orFloat(v, def float64) float64 {
 	return v
 }
 
+// WithStore returns a view of the set whose detectors keep their state in
+// st instead of the set's store: usually a state.Scope over that store,
+// so that the events of one input share what they read (see
+// state.Scope). The view shares the set's detectors and configuration.
+func (s *Set) WithStore(st state.Store) *Set {
+	c := *s
+	c.store = st
+	return &c
+}
+
 // Disabled lists the configured detectors that do not run, with the reason.
 func (s *Set) Disabled() []Disabled { return slices.Clone(s.disabled) }
 
@@ -296,7 +317,7 @@ func (s *Set) run(ctx context.Context, ev *event.Event, learn bool) ([]*event.Al
 	if len(s.detectors) == 0 {
 		return nil, nil
 	}
-	o := &obs{ev: ev, set: s, name: ev.Name()}
+	o := &obs{ev: ev, set: s, st: s.store, name: ev.Name()}
 	var errs []error
 	if len(s.learners) > 0 {
 		if err := s.markLearning(ctx, o); err != nil {
@@ -338,30 +359,31 @@ func eventName(ev *event.Event) string {
 func (s *Set) markLearning(ctx context.Context, o *obs) error {
 	acct := o.account()
 	t := o.time()
+	var due []*firstSeen
+	s.learn.mu.Lock()
 	for _, d := range s.learners {
-		k := d.id + "|" + acct
-		s.learnMu.Lock()
-		start, ok := s.learnSeen[k]
-		s.learnMu.Unlock()
-		if ok && !t.Before(start) {
-			continue
+		if start, ok := s.learn.seen[learnKey{d, acct}]; !ok || t.Before(start) {
+			due = append(due, d)
 		}
-		got, err := d.learningStart(ctx, acct, t)
+	}
+	s.learn.mu.Unlock()
+	for _, d := range due {
+		got, err := d.learningStart(ctx, o, acct, t)
 		if err != nil {
 			return fmt.Errorf("detector %s on event %s: %w", d.id, eventName(o.ev), err)
 		}
-		s.learnMu.Lock()
-		s.learnSeen[k] = got
-		s.learnMu.Unlock()
+		s.learn.mu.Lock()
+		s.learn.seen[learnKey{d, acct}] = got
+		s.learn.mu.Unlock()
 	}
 	return nil
 }
 
 // learningStartFor returns the cached learning start of d for acct.
 func (s *Set) learningStartFor(d *firstSeen, acct string) (time.Time, bool) {
-	s.learnMu.Lock()
-	defer s.learnMu.Unlock()
-	t, ok := s.learnSeen[d.id+"|"+acct]
+	s.learn.mu.Lock()
+	defer s.learn.mu.Unlock()
+	t, ok := s.learn.seen[learnKey{d, acct}]
 	return t, ok
 }
 
@@ -380,10 +402,12 @@ func (b *base) key(parts ...string) string {
 	return "detect/" + b.id + "/" + strings.Join(parts, "/")
 }
 
-// obs caches what detectors read from one event.
+// obs caches what detectors read from one event, and carries the store
+// its detectors keep their state in (the Set's, or a view's).
 type obs struct {
 	ev   *event.Event
 	set  *Set
+	st   state.Store
 	name string
 
 	t       time.Time
