@@ -444,3 +444,34 @@ func TestScopesAgreeThroughDynamoDB(t *testing.T) {
 		t.Fatalf("%d Scopes claimed one key; want exactly 1", winners.Load())
 	}
 }
+
+// TestScopeClaimsOnce: a key the Scope wrote is not claimed from the store
+// again while it lives (an event delivered twice in one input), and is
+// claimed again once it expired.
+func TestScopeClaimsOnce(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	inner := &countingStore{Store: NewMemory(clk.Now), calls: map[string]int{}}
+	sc := NewScope(inner, clk.Now)
+	if ok, _ := sc.PutIfAbsent(ctx, "marker", []byte("1"), time.Minute); !ok {
+		t.Fatal("first claim failed")
+	}
+	for range 3 {
+		if ok, _ := sc.PutIfAbsent(ctx, "marker", []byte("2"), time.Minute); ok {
+			t.Fatal("a second claim of a live key succeeded")
+		}
+	}
+	if n := inner.n("put-if-absent"); n != 1 {
+		t.Fatalf("%d claims reached the store; want 1", n)
+	}
+	// A key present in the store but only read is claimed from the store.
+	inner.Put(ctx, "theirs", []byte("x"), time.Minute)
+	sc.Get(ctx, "theirs")
+	if ok, _ := sc.PutIfAbsent(ctx, "theirs", []byte("y"), time.Minute); ok || inner.n("put-if-absent") != 2 {
+		t.Fatalf("claim of a key read, not written: ok %v, %d store claims; want the store to refuse it", ok, inner.n("put-if-absent"))
+	}
+	clk.Advance(time.Minute)
+	if ok, _ := sc.PutIfAbsent(ctx, "marker", []byte("3"), time.Minute); !ok {
+		t.Fatal("the claim of an expired key failed")
+	}
+}

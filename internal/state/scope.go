@@ -21,12 +21,14 @@ const (
 //
 //   - It remembers what it read and wrote, so a key used again (a
 //     principal's burst window, a threshold's count, a first-seen record)
-//     costs no second read. Every write still goes to the store, and
-//     conditional writes are still decided there, so a remembered value
-//     that another process has since changed makes the conditional write
-//     that follows fail, as a read just before it could have; the Scope
-//     then forgets the key and the caller's next read goes to the store.
-//     This is why detectors read, then write conditionally.
+//     costs no second read. Writes still go to the store, and conditional
+//     writes are still decided there, so a remembered value that another
+//     process has since changed makes the conditional write that follows
+//     fail, as a read just before it could have; the Scope then forgets the
+//     key and the caller's next read goes to the store. This is why
+//     detectors read, then write conditionally. The one write not sent is
+//     a PutIfAbsent of a key the Scope wrote itself and that has not
+//     expired: it would change nothing.
 //   - Once a call has failed on the store, every later call fails at once
 //     with the same error: an unreachable store costs one timeout per
 //     unit of work, not one per event.
@@ -50,6 +52,7 @@ type known struct {
 	value   []byte
 	present bool
 	exp     time.Time // zero: never
+	wrote   bool      // the Scope wrote the value itself
 }
 
 // NewScope returns a Scope over s; now is the clock (nil means time.Now).
@@ -139,13 +142,24 @@ func (c *Scope) Put(ctx context.Context, key string, value []byte, ttl time.Dura
 
 // wrote is what the Scope remembers of a value it has just written.
 func (c *Scope) wrote(value []byte, ttl time.Duration) known {
-	return known{value: bytes.Clone(value), present: true, exp: expiry(c.now(), ttl)}
+	return known{value: bytes.Clone(value), present: true, exp: expiry(c.now(), ttl), wrote: true}
 }
 
-// PutIfAbsent implements Store; it is decided by the store.
+// PutIfAbsent implements Store. It is decided by the store, except on a
+// key the Scope itself wrote and whose value has not expired: no one
+// deletes what another process wrote, so that key is present, and a write
+// that could change nothing is not sent (an event delivered twice in one
+// input claims its marker once).
 func (c *Scope) PutIfAbsent(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	if err := c.Err(); err != nil {
-		return false, err
+	c.mu.Lock()
+	if c.err != nil {
+		defer c.mu.Unlock()
+		return false, c.err
+	}
+	k, ok := c.known[key]
+	c.mu.Unlock()
+	if ok && k.wrote && (k.exp.IsZero() || c.now().Before(k.exp)) {
+		return false, nil
 	}
 	stored, err := c.s.PutIfAbsent(ctx, key, value, ttl)
 	return stored, c.note(key, err, stored, c.wrote(value, ttl))
