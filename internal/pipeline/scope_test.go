@@ -136,3 +136,42 @@ func TestDynamoDBRequestsOfAnInput(t *testing.T) {
 		t.Errorf("%d reads through Scopes, %d event by event; want a quarter at most", counts[true]["GetItem"], counts[false]["GetItem"])
 	}
 }
+
+// TestBatchAddEventFolds: the alerts of one event added together become
+// one message, as Pipeline.Deliver makes them; added one by one, one
+// message each.
+func TestBatchAddEventFolds(t *testing.T) {
+	ctx := context.Background()
+	deps := testDeps(t)
+	deps.DryRun = true
+	var got []Message
+	deps.OnMessage = func(m Message) { got = append(got, m) }
+	p, err := Build(ctx, slackConfig("signin", slackReceiver), deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := events(t, "iam-user-console-login.json")[0]
+	two := func(suffix string) []*event.Alert {
+		return []*event.Alert{
+			{Rule: event.RuleInfo{ID: "a-" + suffix, Title: "A", Severity: event.SeverityHigh}, Event: ev.Clone()},
+			{Rule: event.RuleInfo{ID: "b-" + suffix, Title: "B", Severity: event.SeverityLow}, Event: ev.Clone()},
+		}
+	}
+	for _, tc := range []struct {
+		add  func(b *Batch, alerts []*event.Alert)
+		want int
+	}{
+		{func(b *Batch, a []*event.Alert) { b.AddEvent(a...) }, 1},
+		{func(b *Batch, a []*event.Alert) { b.Add(a...) }, 2},
+	} {
+		got = nil
+		b := p.NewBatch()
+		tc.add(b, two(strconv.Itoa(tc.want)))
+		if failed, err := b.Deliver(ctx); err != nil || len(failed) > 0 {
+			t.Fatalf("Deliver: %v %v", failed, err)
+		}
+		if len(got) != tc.want {
+			t.Fatalf("%d messages; want %d", len(got), tc.want)
+		}
+	}
+}
