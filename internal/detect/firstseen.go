@@ -29,6 +29,7 @@ type firstSeen struct {
 	learning  time.Duration
 	retention time.Duration
 	v4, v6    int
+	learnIdx  int // in Set.learners
 }
 
 // refreshEvery limits refresh writes for values seen often.
@@ -166,7 +167,7 @@ func (d *firstSeen) observe(ctx context.Context, o *obs, learn bool) (*event.Ale
 	if learn {
 		return quiet()
 	}
-	start, ok := d.set.learningStartFor(d, o.account())
+	start, ok := d.set.learningStartFor(d, o.ev)
 	if !ok || t.Sub(start) < d.learning {
 		return quiet()
 	}

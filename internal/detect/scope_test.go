@@ -115,3 +115,58 @@ func TestScopedThresholdsAgreeDynamoDB(t *testing.T) {
 		t.Fatalf("alerts %+v; want exactly one, at 40 matches", alerts)
 	}
 }
+
+// TestLearningStartAsksTheStoreOnce: once an account's learning start is
+// recorded, its later events cost no store call, whatever their eventTime
+// looks like; an earlier event moves the start back.
+func TestLearningStartAsksTheStoreOnce(t *testing.T) {
+	clk := newClock(replayClock())
+	cs := &countingStore{Store: state.NewMemory(clk.Now)}
+	s := newSet(t, `
+detectors:
+  - {id: n, kind: first-seen, attribute: network, learning: 7d}
+`, Options{Store: cs, Now: clk.Now})
+	ctx := context.Background()
+	unwatched := func(at any) *event.Event {
+		return vary(t, template(t, "get-secret-value.json"), "eventTime", at, "eventID", nextID(), "recipientAccountId", "111122223333")
+	}
+	if err := s.Learn(ctx, unwatched(t0())); err != nil {
+		t.Fatal(err)
+	}
+	first := cs.calls.Load()
+	if first == 0 {
+		t.Fatal("the first event of an account recorded no learning start")
+	}
+	for _, at := range []any{t0().Add(time.Hour), "2026-11-02T10:00:00.250Z", t0(), "not a time"} {
+		if err := s.Learn(ctx, unwatched(at)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := cs.calls.Load(); n != first {
+		t.Fatalf("%d store calls for later events of the account; want none", n-first)
+	}
+	if err := s.Learn(ctx, unwatched(t0().Add(-time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	if cs.calls.Load() == first {
+		t.Fatal("an earlier event did not move the learning start back")
+	}
+	if start, ok := s.learningStartFor(s.learners[0], unwatched(t0())); !ok || !start.Equal(t0().Add(-time.Hour)) {
+		t.Fatalf("learning start %s %v; want %s", start, ok, t0().Add(-time.Hour))
+	}
+}
+
+func TestIsCanonicalTime(t *testing.T) {
+	for s, want := range map[string]bool{
+		"2023-07-10T11:45:01Z":      true,
+		"2023-07-10T11:45:01.5Z":    false,
+		"2023-07-10T11:45:01+09:00": false,
+		"2023-07-10 11:45:01Z":      false,
+		"2023-07-1OT11:45:01Z":      false,
+		"":                          false,
+	} {
+		if got := isCanonicalTime([]byte(s)); got != want {
+			t.Errorf("isCanonicalTime(%q) = %v; want %v", s, got, want)
+		}
+	}
+}
