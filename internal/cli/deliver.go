@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
+	"github.com/trailwatch/trailwatch/internal/state"
 )
 
 // deliverBatch bounds the alerts held before they are delivered, so a long
@@ -19,11 +21,11 @@ import (
 const deliverBatch = 1000
 
 // The detectors' and thresholds' state is read and written in batches
-// (pipeline.Scope) of stateBatch events, or what was read in stateEvery
-// when reading is slow (a live standard input), across inputs: a batch per
-// input would cost a file store transaction per small log file. A crash
-// loses at most the state of the batch in progress, and reading those
-// events again counts them once.
+// (pipeline.Scope) of stateBatch events, across inputs: a batch per input
+// would cost a file store transaction per small log file. What a batch
+// wrote is also flushed every stateEvery, so that a slow input (a live
+// standard input) holds no write longer. A crash loses at most the writes
+// since the last flush, and reading those events again counts them once.
 const (
 	stateBatch = 10000
 	stateEvery = time.Second
@@ -83,9 +85,9 @@ func (r *pipelineRun) run(ctx context.Context, args []string) (checkStats, error
 		return st, errors.New("--learn: the configuration runs no detectors")
 	}
 	sc := r.p.NewScope()
+	defer r.flushEvery(stateEvery)()
 	var (
-		batched int       // events in the batch
-		began   time.Time // when the batch began
+		batched int // events in the batch
 		stopped bool
 	)
 	endBatch := func() {
@@ -107,11 +109,9 @@ func (r *pipelineRun) run(ctx context.Context, args []string) (checkStats, error
 					return st, fmt.Errorf("cannot write alerts: %w", err)
 				}
 			}
-			if batched == 0 {
-				began = time.Now()
-			} else if batched >= stateBatch || st.events%tickEvery == 0 && time.Since(began) >= stateEvery {
+			if batched == stateBatch {
 				endBatch()
-				batched, began = 0, time.Now()
+				batched = 0
 			}
 			batched++
 			var alerts []*event.Alert
@@ -173,6 +173,30 @@ func (r *pipelineRun) run(ctx context.Context, args []string) (checkStats, error
 		}
 	}
 	return st, nil
+}
+
+// flushEvery flushes the state store every d until the returned function
+// is called. A failed flush keeps the writes held, and the next batch's
+// end reports it.
+func (r *pipelineRun) flushEvery(d time.Duration) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				state.Flush(context.Background(), r.p.Store())
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
 }
 
 // deliver sends the pending alerts and reports what could not be sent.
