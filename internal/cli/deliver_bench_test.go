@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,12 +11,17 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
+	"github.com/valyala/fastjson"
+
 	"github.com/trailwatch/trailwatch/internal/ingest"
+	"github.com/trailwatch/trailwatch/internal/ingest/ingesttest"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/state"
 )
@@ -36,7 +43,8 @@ import (
 //     release used it, every write its own transaction and no batched
 //     reads or writes (perWrite), to measure the change in the same run.
 //
-// Set TRAILWATCH_BENCH_EVENTS (say "1600000") to run another size alone.
+// TRAILWATCH_BENCH_EVENTS sets other sizes: "1600000", or a list such as
+// "100000,400000,1600000".
 func BenchmarkCheckConfig(b *testing.B) {
 	var posts atomic.Int64
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -54,14 +62,17 @@ func BenchmarkCheckConfig(b *testing.B) {
 
 	sizes := []int{100_000, 400_000}
 	if s := os.Getenv("TRAILWATCH_BENCH_EVENTS"); s != "" {
-		var n int
-		if _, err := fmt.Sscan(s, &n); err != nil || n <= 0 {
-			b.Fatalf("TRAILWATCH_BENCH_EVENTS=%q is not a positive number", s)
+		sizes = nil
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				b.Fatalf("TRAILWATCH_BENCH_EVENTS=%q is not a list of positive numbers", s)
+			}
+			sizes = append(sizes, n)
 		}
-		sizes = []int{n}
 	}
 	for _, size := range sizes {
-		name, n := replicaLog(b, size)
+		name, n := replicaInput(b, size)
 		for _, mode := range []string{"stateless", "dry-run", "memory", "file", "file-per-write"} {
 			b.Run(fmt.Sprintf("%dk/%s", size/1000, mode), func(b *testing.B) {
 				dir := b.TempDir()
@@ -99,6 +110,53 @@ func BenchmarkCheckConfig(b *testing.B) {
 		}
 	}
 	b.Logf("webhook posts: %d", posts.Load())
+}
+
+// replicaFile is the most events replicaInput puts in one file: a log file
+// of 400,000 replicated records is 500 MB decompressed, and ingest reads
+// at most 1 GiB of one input.
+const replicaFile = 400_000
+
+// replicaInput returns a gzip log file of n replicated Invictus events
+// (replicaLog), or for more than replicaFile events a folder of such files,
+// every event with its own eventID.
+func replicaInput(tb testing.TB, n int) (string, int) {
+	tb.Helper()
+	if n <= replicaFile {
+		return replicaLog(tb, n)
+	}
+	dir := tb.TempDir()
+	recs := ingesttest.InvictusRecords(tb)
+	var p fastjson.Parser
+	var buf []byte
+	for first := 0; first < n; first += replicaFile {
+		name := filepath.Join(dir, fmt.Sprintf("111122223333_CloudTrail_us-east-1_20230710T1145Z_replica%02d.json.gz", first/replicaFile))
+		f, err := os.Create(name)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		zw := gzip.NewWriter(f)
+		bw := bufio.NewWriterSize(zw, 64<<10)
+		bw.WriteString(`{"Records":[`)
+		for i := first; i < min(first+replicaFile, n); i++ {
+			if i > first {
+				bw.WriteByte(',')
+			}
+			v, err := p.ParseBytes(recs[i%len(recs)])
+			if err != nil {
+				tb.Fatal(err)
+			}
+			// The eventIDs of ingesttest.WriteReplicaLog, counted across files.
+			v.Set("eventID", fastjson.MustParse(fmt.Sprintf(`"%08x-0000-4000-8000-%012x"`, i/len(recs), i)))
+			buf = v.MarshalTo(buf[:0])
+			bw.Write(buf)
+		}
+		bw.WriteString("]}\n")
+		if err := errors.Join(bw.Flush(), zw.Close(), f.Close()); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return dir, n
 }
 
 // writeBenchConfig writes the configuration of one run of
