@@ -6,16 +6,30 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
+	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
+	"github.com/trailwatch/trailwatch/internal/state"
 )
 
 // deliverBatch bounds the alerts held before they are delivered, so a long
 // replay delivers as it goes and holds little.
 const deliverBatch = 1000
+
+// The detectors' and thresholds' state is read and written in batches
+// (pipeline.Scope) of stateBatch events, across inputs: a batch per input
+// would cost a file store transaction per small log file. What a batch
+// wrote is also flushed every stateEvery, so that a slow input (a live
+// standard input) holds no write longer. A crash loses at most the writes
+// since the last flush, and reading those events again counts them once.
+const (
+	stateBatch = 10000
+	stateEvery = time.Second
+)
 
 // pipelineRun is `trailwatch check --config`: events through the whole
 // pipeline of the configuration (rules, detectors, routes, receivers),
@@ -23,9 +37,11 @@ const deliverBatch = 1000
 // with --learn.
 type pipelineRun struct {
 	*checker
-	p       *pipeline.Pipeline
-	learn   bool
-	pending []*event.Alert
+	p     *pipeline.Pipeline
+	learn bool
+	// pending holds the alerts not yet delivered, little of each (see
+	// pipeline.Batch); nil when none is.
+	pending *pipeline.Batch
 	failed  int
 	// printer prints a dry run's messages after each delivery; nil when
 	// messages are sent.
@@ -59,11 +75,26 @@ func newPipeline(ctx context.Context, path string, dryRun bool, show func(pipeli
 	return pipeline.New(ctx, cfg, deps)
 }
 
-// run reads every input in order through the pipeline.
+// run reads every input in order through the pipeline. The first failure
+// of the state store ends the run: reading on would fail on every event
+// the detectors or thresholds look at (each after the store's timeout),
+// and count nothing.
 func (r *pipelineRun) run(ctx context.Context, args []string) (checkStats, error) {
 	var st checkStats
 	if r.learn && r.p.Detect() == nil {
 		return st, errors.New("--learn: the configuration runs no detectors")
+	}
+	sc := r.p.NewScope()
+	defer r.flushEvery(stateEvery)()
+	var (
+		batched int // events in the batch
+		stopped bool
+	)
+	endBatch := func() {
+		if err := sc.End(ctx); err != nil {
+			st.errors++
+			fmt.Fprintf(r.errw, "trailwatch: %s\n", clean(err.Error()))
+		}
 	}
 	for _, arg := range args {
 		for ev, err := range r.in.events(ctx, arg) {
@@ -78,16 +109,25 @@ func (r *pipelineRun) run(ctx context.Context, args []string) (checkStats, error
 					return st, fmt.Errorf("cannot write alerts: %w", err)
 				}
 			}
-			if r.learn {
-				if err := r.p.Detect().Learn(ctx, ev); err != nil {
-					st.errors++
-					fmt.Fprintf(r.errw, "trailwatch: %s\n", clean(err.Error()))
-				}
-				continue
+			if batched == stateBatch {
+				endBatch()
+				batched = 0
 			}
-			alerts, err := r.p.Alerts(ctx, ev)
+			batched++
+			var alerts []*event.Alert
+			if r.learn {
+				err = sc.Learn(ctx, ev)
+			} else {
+				alerts, err = sc.Alerts(ctx, ev)
+			}
 			if err != nil {
 				st.errors++
+				if serr := sc.Err(); serr != nil {
+					fmt.Fprintf(r.errw, "trailwatch: stopped at %s: the state store failed: %s; run the same command again once the store answers (events already counted and alerts already delivered are recognised)\n",
+						ev.Origin(), clean(serr.Error()))
+					stopped = true
+					break
+				}
 				fmt.Fprintf(r.errw, "trailwatch: %s\n", clean(err.Error()))
 			}
 			for _, a := range alerts {
@@ -106,14 +146,25 @@ func (r *pipelineRun) run(ctx context.Context, args []string) (checkStats, error
 					return st, fmt.Errorf("cannot write alerts: %w", err)
 				}
 			}
-			r.pending = append(r.pending, alerts...)
-			if len(r.pending) >= deliverBatch {
-				r.deliver(ctx)
+			if len(alerts) > 0 {
+				if r.pending == nil {
+					r.pending = r.p.NewBatch()
+				}
+				r.pending.AddEvent(alerts...)
+				if r.pending.Len() >= deliverBatch {
+					r.deliver(ctx)
+				}
 			}
 		}
-		if err := ctx.Err(); err != nil {
-			return st, err
+		if stopped {
+			break
 		}
+		if err := ctx.Err(); err != nil {
+			return st, errors.Join(err, sc.End(context.WithoutCancel(ctx)))
+		}
+	}
+	if batched > 0 {
+		endBatch()
 	}
 	r.deliver(ctx)
 	if r.out != nil {
@@ -124,21 +175,45 @@ func (r *pipelineRun) run(ctx context.Context, args []string) (checkStats, error
 	return st, nil
 }
 
+// flushEvery flushes the state store every d until the returned function
+// is called. A failed flush keeps the writes held, and the next batch's
+// end reports it.
+func (r *pipelineRun) flushEvery(d time.Duration) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				state.Flush(context.Background(), r.p.Store())
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
 // deliver sends the pending alerts and reports what could not be sent.
 func (r *pipelineRun) deliver(ctx context.Context) {
-	if len(r.pending) == 0 {
+	b := r.pending
+	if b == nil {
 		return
 	}
-	failed, err := r.p.Deliver(ctx, r.pending)
-	r.pending = r.pending[:0]
+	r.pending = nil
+	_, err := b.Deliver(ctx)
 	r.printer.print()
-	if err != nil && len(failed) == 0 {
+	switch n := b.Undelivered(); {
+	case n > 0:
+		r.failed += n
+		fmt.Fprintf(r.errw, "trailwatch: %d alerts not delivered: %s\n", n, clean(fmt.Sprint(err)))
+	case err != nil:
 		fmt.Fprintf(r.errw, "trailwatch: %s\n", clean(err.Error()))
 		r.failed++
-		return
-	}
-	if len(failed) > 0 {
-		r.failed += len(failed)
-		fmt.Fprintf(r.errw, "trailwatch: %d alerts not delivered: %s\n", len(failed), clean(fmt.Sprint(err)))
 	}
 }

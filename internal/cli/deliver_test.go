@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // slackStandIn records the bodies posted to it; fail makes it answer 400.
@@ -187,4 +189,40 @@ func TestRenderWithConfigRefusesIgnoredFlags(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "drop --locale, --count") {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
+}
+
+// TestCheckConfigStopsAtTheFirstStoreFailure: with the state table out
+// of reach, `check --config --learn` over 529 events stops at the first
+// event with one error naming the store, instead of one error per event
+// (each after the store's timeout).
+func TestCheckConfigStopsAtTheFirstStoreFailure(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint := "http://" + ln.Addr().String()
+	ln.Close() // nothing listens: every request is refused
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	cfg := filepath.Join(t.TempDir(), "trailwatch.yaml")
+	os.WriteFile(cfg, []byte("rules:\n  packs: [signin]\nstate:\n  backend: dynamodb\n  table: trailwatch-state\n"), 0o600)
+
+	start := time.Now()
+	_, errs, code := runCmd(t, newCheckCmd(), "", "--config", cfg, "--learn", sampleScenario)
+	took := time.Since(start)
+	if code != 1 {
+		t.Fatalf("exit %d; want 1\n%s", code, errs)
+	}
+	if n := strings.Count(errs, "trailwatch-state"); n != 1 || !strings.Contains(errs, "stopped at ") || !strings.Contains(errs, "the state store failed") {
+		t.Fatalf("stderr names the table %d times; want one line saying where reading stopped:\n%s", n, errs)
+	}
+	if !strings.Contains(errs, "1 events, 0 alerts, 0 skipped, 1 errors") {
+		t.Fatalf("want reading stopped at the first event:\n%s", errs)
+	}
+	t.Logf("stopped after %s:\n%s", took.Round(time.Millisecond), errs)
 }

@@ -62,31 +62,31 @@ func (d *burst) observe(ctx context.Context, o *obs, learn bool) (*event.Alert, 
 		member = "e" + hash(eventKey(o))
 	}
 	t := o.time()
-	start, err := d.windowStart(ctx, subject, t)
+	start, err := d.windowStart(ctx, o, subject, t)
 	if err != nil || start.IsZero() {
 		return nil, err
 	}
 	ttl := d.set.ttlUntil(start.Add(2*d.window), d.window)
 	win := strconv.FormatInt(start.UnixNano(), 10)
 	mkey := d.key("m", subject, win, member)
-	stored, err := d.set.store.PutIfAbsent(ctx, mkey, []byte("counted"), ttl)
+	stored, err := o.st.PutIfAbsent(ctx, mkey, []byte("counted"), ttl)
 	if err != nil {
 		return nil, err
 	}
 	if !stored {
 		// Counted already: alert again only if this very event was the
 		// one that crossed the threshold (a retry); delivery deduplicates.
-		v, ok, err := d.set.store.Get(ctx, mkey)
+		v, ok, err := o.st.Get(ctx, mkey)
 		if err != nil || !ok || string(v) != "alerted|"+eventKey(o) {
 			return nil, err
 		}
 		return d.raise(o, start, t), nil
 	}
 	nkey := d.key("n", subject, win)
-	n, err := d.set.store.Add(ctx, nkey, 1, ttl)
+	n, err := o.st.Add(ctx, nkey, 1, ttl)
 	if err != nil {
 		// Not counted: forget the marker so that a retry counts it.
-		return nil, errors.Join(err, d.set.store.Delete(ctx, mkey))
+		return nil, errors.Join(err, o.st.Delete(ctx, mkey))
 	}
 	if n != d.threshold {
 		return nil, nil
@@ -95,9 +95,9 @@ func (d *burst) observe(ctx context.Context, o *obs, learn bool) (*event.Alert, 
 	// update. If it cannot be written, the count is taken back too, so a
 	// retry of this event crosses the threshold again instead of finding
 	// it counted and the window's one alert lost.
-	if err := d.set.store.Put(ctx, mkey, []byte("alerted|"+eventKey(o)), ttl); err != nil {
-		_, aerr := d.set.store.Add(ctx, nkey, -1, ttl)
-		return nil, errors.Join(err, aerr, d.set.store.Delete(ctx, mkey))
+	if err := o.st.Put(ctx, mkey, []byte("alerted|"+eventKey(o)), ttl); err != nil {
+		_, aerr := o.st.Add(ctx, nkey, -1, ttl)
+		return nil, errors.Join(err, aerr, o.st.Delete(ctx, mkey))
 	}
 	if _, _, err := o.location(); err != nil {
 		// The marker names this event: a retry raises the alert.
@@ -116,12 +116,12 @@ func eventKey(o *obs) string { return o.ev.Identity() }
 // opening a new window at t when there is none or the last one has closed.
 // It returns the zero time for an event older than the open window by more
 // than its length (a replay out of order), which is not counted.
-func (d *burst) windowStart(ctx context.Context, subject string, t time.Time) (time.Time, error) {
+func (d *burst) windowStart(ctx context.Context, o *obs, subject string, t time.Time) (time.Time, error) {
 	key := d.key("w", subject)
 	val := []byte(strconv.FormatInt(t.UnixNano(), 10))
 	ttl := d.set.ttlUntil(t.Add(2*d.window), d.window)
 	for attempt := 0; attempt < 16; attempt++ {
-		cur, ok, err := d.set.store.Get(ctx, key)
+		cur, ok, err := o.st.Get(ctx, key)
 		if err != nil {
 			return time.Time{}, err
 		}
@@ -139,9 +139,9 @@ func (d *burst) windowStart(ctx context.Context, subject string, t time.Time) (t
 					return time.Time{}, nil
 				}
 			}
-			swapped, err = d.set.store.CompareAndSwap(ctx, key, cur, val, ttl)
+			swapped, err = o.st.CompareAndSwap(ctx, key, cur, val, ttl)
 		} else {
-			swapped, err = d.set.store.PutIfAbsent(ctx, key, val, ttl)
+			swapped, err = o.st.PutIfAbsent(ctx, key, val, ttl)
 		}
 		if err != nil {
 			return time.Time{}, err

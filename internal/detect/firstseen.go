@@ -29,6 +29,7 @@ type firstSeen struct {
 	learning  time.Duration
 	retention time.Duration
 	v4, v6    int
+	learnIdx  int // in Set.learners
 }
 
 // refreshEvery limits refresh writes for values seen often.
@@ -93,12 +94,12 @@ func (d *firstSeen) observe(ctx context.Context, o *obs, learn bool) (*event.Ale
 	ttl := d.set.ttlUntil(t.Add(d.retention), time.Hour)
 
 	isNew := false
-	cur, ok, err := d.set.store.Get(ctx, key)
+	cur, ok, err := o.st.Get(ctx, key)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		stored, err := d.set.store.PutIfAbsent(ctx, key, []byte(fresh), ttl)
+		stored, err := o.st.PutIfAbsent(ctx, key, []byte(fresh), ttl)
 		if err != nil {
 			return nil, err
 		}
@@ -108,7 +109,7 @@ func (d *firstSeen) observe(ctx context.Context, o *obs, learn bool) (*event.Ale
 		switch {
 		case perr != nil:
 			// Not ours to read: replace it.
-			swapped, err := d.set.store.CompareAndSwap(ctx, key, cur, []byte(fresh), ttl)
+			swapped, err := o.st.CompareAndSwap(ctx, key, cur, []byte(fresh), ttl)
 			if err != nil {
 				return nil, err
 			}
@@ -119,7 +120,7 @@ func (d *firstSeen) observe(ctx context.Context, o *obs, learn bool) (*event.Ale
 			isNew = true
 		case t.Sub(time.Unix(last, 0)) > d.retention:
 			// Expired in event time though the store still holds it.
-			swapped, err := d.set.store.CompareAndSwap(ctx, key, cur, []byte(fresh), ttl)
+			swapped, err := o.st.CompareAndSwap(ctx, key, cur, []byte(fresh), ttl)
 			if err != nil {
 				return nil, err
 			}
@@ -127,14 +128,14 @@ func (d *firstSeen) observe(ctx context.Context, o *obs, learn bool) (*event.Ale
 		case t.Sub(time.Unix(last, 0)) > refreshEvery:
 			next := fmt.Sprintf("%d|%d|%s", first, t.Unix(), who)
 			// A failed swap means another observer refreshed it first.
-			swapped, err := d.set.store.CompareAndSwap(ctx, key, cur, []byte(next), ttl)
+			swapped, err := o.st.CompareAndSwap(ctx, key, cur, []byte(next), ttl)
 			if err != nil {
 				return nil, err
 			}
 			if swapped {
 				// Keep the principal's marker alive with its values.
 				pkey := d.key("p", pk)
-				if err := d.set.store.Put(ctx, pkey, []byte(strconv.FormatInt(t.Unix(), 10)), ttl); err != nil {
+				if err := o.st.Put(ctx, pkey, []byte(strconv.FormatInt(t.Unix(), 10)), ttl); err != nil {
 					return nil, err
 				}
 			}
@@ -148,25 +149,25 @@ func (d *firstSeen) observe(ctx context.Context, o *obs, learn bool) (*event.Ale
 	// learnt) stays quiet too: only a record naming the event answers as
 	// new again. A failed swap means another observer moved the record on.
 	quiet := func() (*event.Alert, error) {
-		_, err := d.set.store.CompareAndSwap(ctx, key, []byte(fresh), []byte(fmt.Sprintf("%d|%d|", t.Unix(), t.Unix())), ttl)
+		_, err := o.st.CompareAndSwap(ctx, key, []byte(fresh), []byte(fmt.Sprintf("%d|%d|", t.Unix(), t.Unix())), ttl)
 		return nil, err
 	}
 	// A principal's very first observed value is its baseline, not news.
 	pkey := d.key("p", pk)
-	firstTime, err := d.set.store.PutIfAbsent(ctx, pkey, []byte(strconv.FormatInt(t.Unix(), 10)), ttl)
+	firstTime, err := o.st.PutIfAbsent(ctx, pkey, []byte(strconv.FormatInt(t.Unix(), 10)), ttl)
 	if err != nil {
 		return nil, err
 	}
 	if firstTime {
 		return quiet()
 	}
-	if err := d.set.store.Put(ctx, pkey, []byte(strconv.FormatInt(t.Unix(), 10)), ttl); err != nil {
+	if err := o.st.Put(ctx, pkey, []byte(strconv.FormatInt(t.Unix(), 10)), ttl); err != nil {
 		return nil, err
 	}
 	if learn {
 		return quiet()
 	}
-	start, ok := d.set.learningStartFor(d, o.account())
+	start, ok := d.set.learningStartFor(d, o.ev)
 	if !ok || t.Sub(start) < d.learning {
 		return quiet()
 	}
@@ -215,18 +216,18 @@ func parseSeen(b []byte) (first, last int64, who string, err error) {
 
 // learningStart returns when the detector started watching acct, recording
 // t when it is the first (or, for out-of-order replay, the earliest) time.
-func (d *firstSeen) learningStart(ctx context.Context, acct string, t time.Time) (time.Time, error) {
+func (d *firstSeen) learningStart(ctx context.Context, o *obs, acct string, t time.Time) (time.Time, error) {
 	key := d.key("learn", acct)
 	val := []byte(strconv.FormatInt(t.Unix(), 10))
 	for attempt := 0; attempt < 8; attempt++ {
-		stored, err := d.set.store.PutIfAbsent(ctx, key, val, 0)
+		stored, err := o.st.PutIfAbsent(ctx, key, val, 0)
 		if err != nil {
 			return time.Time{}, err
 		}
 		if stored {
 			return time.Unix(t.Unix(), 0), nil
 		}
-		cur, ok, err := d.set.store.Get(ctx, key)
+		cur, ok, err := o.st.Get(ctx, key)
 		if err != nil {
 			return time.Time{}, err
 		}
@@ -237,7 +238,7 @@ func (d *firstSeen) learningStart(ctx context.Context, acct string, t time.Time)
 		if perr == nil && sec <= t.Unix() {
 			return time.Unix(sec, 0), nil
 		}
-		swapped, err := d.set.store.CompareAndSwap(ctx, key, cur, val, 0)
+		swapped, err := o.st.CompareAndSwap(ctx, key, cur, val, 0)
 		if err != nil {
 			return time.Time{}, err
 		}

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -68,12 +69,26 @@ type Set struct {
 	maxSkew   time.Duration
 	log       *slog.Logger
 
-	names     map[string]bool // event names some detector watches
-	errCodes  map[string]bool // error codes some detector counts
-	rootAll   bool            // some detector watches every Root event
-	learners  []*firstSeen    // detectors with a learning period
-	learnMu   sync.Mutex
-	learnSeen map[string]time.Time // learning start per detector|account
+	names    map[string]bool // event names some detector watches
+	errCodes map[string]bool // error codes some detector counts
+	rootAll  bool            // some detector watches every Root event
+	learners []*firstSeen    // detectors with a learning period
+	learn    *learnStarts    // shared by the views WithStore makes
+}
+
+// learnStarts remembers, per account and learning detector, the learning
+// start recorded in the store, so that most events need not ask it.
+type learnStarts struct {
+	mu     sync.Mutex
+	byAcct map[string]*acctStarts // by the event's account, as written
+}
+
+// acctStarts are the learning starts of one account, by the index of the
+// detector in Set.learners (zero: not recorded yet), and each as
+// eventTime writes it, to compare an event's time without parsing it.
+type acctStarts struct {
+	at   []time.Time
+	text [][]byte
 }
 
 // detector is one configured detector.
@@ -113,7 +128,7 @@ func New(cfg *Config, o Options) (*Set, error) {
 	s := &Set{
 		store: o.Store, geo: o.Geo, now: o.Now, maxSkew: o.MaxSkew, log: o.Logger,
 		names: map[string]bool{}, errCodes: map[string]bool{},
-		learnSeen: map[string]time.Time{},
+		learn: &learnStarts{byAcct: map[string]*acctStarts{}},
 	}
 	nets := map[string][]netip.Prefix{}
 	for name, cidrs := range cfg.Networks {
@@ -187,6 +202,7 @@ func (s *Set) build(sp *Spec, nets map[string][]netip.Prefix) (detector, string)
 			v4: orInt(sp.IPv4Prefix, 24), v6: orInt(sp.IPv6Prefix, 48)}
 		d.rule = ruleInfo(sp, event.SeverityMedium)
 		watch(events...)
+		d.learnIdx = len(s.learners)
 		s.learners = append(s.learners, d)
 		return d, ""
 	case KindBurst:
@@ -262,6 +278,16 @@ func orFloat(v, def float64) float64 {
 	return v
 }
 
+// WithStore returns a view of the set whose detectors keep their state in
+// st instead of the set's store: usually a state.Scope over that store,
+// so that the events of one input share what they read (see
+// state.Scope). The view shares the set's detectors and configuration.
+func (s *Set) WithStore(st state.Store) *Set {
+	c := *s
+	c.store = st
+	return &c
+}
+
 // Disabled lists the configured detectors that do not run, with the reason.
 func (s *Set) Disabled() []Disabled { return slices.Clone(s.disabled) }
 
@@ -296,17 +322,28 @@ func (s *Set) run(ctx context.Context, ev *event.Event, learn bool) ([]*event.Al
 	if len(s.detectors) == 0 {
 		return nil, nil
 	}
-	o := &obs{ev: ev, set: s, name: ev.Name()}
-	var errs []error
+	var (
+		errs []error
+		o    *obs // built when first needed
+	)
 	if len(s.learners) > 0 {
-		if err := s.markLearning(ctx, o); err != nil {
+		var err error
+		if o, err = s.markLearning(ctx, ev); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if !s.names[o.name] && (len(s.errCodes) == 0 || !s.errCodes[ev.ErrorCode()]) &&
-		(!s.rootAll || ev.Str("userIdentity", "type") != event.PrincipalRoot) {
+	// Most events concern no detector: they are passed over on fields read
+	// in place, before anything is built for them.
+	v := ev.Value()
+	if !s.names[string(v.GetStringBytes("eventName"))] &&
+		(len(s.errCodes) == 0 || !s.errCodes[string(v.GetStringBytes("errorCode"))]) &&
+		(!s.rootAll || string(v.GetStringBytes("userIdentity", "type")) != event.PrincipalRoot) {
 		return nil, errors.Join(errs...)
 	}
+	if o == nil {
+		o = &obs{ev: ev, set: s, st: s.store}
+	}
+	o.name = ev.Name()
 	var alerts []*event.Alert
 	for _, d := range s.detectors {
 		if !d.wants(o) {
@@ -334,35 +371,90 @@ func eventName(ev *event.Event) string {
 // markLearning records, once per process for each learning detector and
 // account, when the detector first saw an event of the account: the start
 // of its learning period. An event older than the recorded start (replay
-// out of order) moves the start back.
-func (s *Set) markLearning(ctx context.Context, o *obs) error {
-	acct := o.account()
+// out of order) moves the start back. It returns the obs it built to read
+// the event's time, if it did.
+func (s *Set) markLearning(ctx context.Context, ev *event.Event) (*obs, error) {
+	v := ev.Value()
+	acct := v.GetStringBytes("recipientAccountId")
+	if len(acct) == 0 {
+		acct = v.GetStringBytes("userIdentity", "accountId")
+	}
+	// The common case, an event of an account whose starts are recorded
+	// and not after it, is decided on the text of its eventTime: in
+	// CloudTrail's layout, text order is time order.
+	if at := v.GetStringBytes("eventTime"); isCanonicalTime(at) {
+		s.learn.mu.Lock()
+		known := s.learn.byAcct[string(acct)]
+		later := known != nil
+		for i := 0; later && i < len(s.learners); i++ {
+			later = known.text[i] != nil && bytes.Compare(at, known.text[i]) >= 0
+		}
+		s.learn.mu.Unlock()
+		if later {
+			return nil, nil
+		}
+	}
+	o := &obs{ev: ev, set: s, st: s.store}
 	t := o.time()
-	for _, d := range s.learners {
-		k := d.id + "|" + acct
-		s.learnMu.Lock()
-		start, ok := s.learnSeen[k]
-		s.learnMu.Unlock()
-		if ok && !t.Before(start) {
+	for i, d := range s.learners {
+		s.learn.mu.Lock()
+		known := s.learn.byAcct[string(acct)]
+		recorded := known != nil && !known.at[i].IsZero() && !t.Before(known.at[i])
+		s.learn.mu.Unlock()
+		if recorded {
 			continue
 		}
-		got, err := d.learningStart(ctx, acct, t)
+		got, err := d.learningStart(ctx, o, o.account(), t)
 		if err != nil {
-			return fmt.Errorf("detector %s on event %s: %w", d.id, eventName(o.ev), err)
+			return o, fmt.Errorf("detector %s on event %s: %w", d.id, eventName(ev), err)
 		}
-		s.learnMu.Lock()
-		s.learnSeen[k] = got
-		s.learnMu.Unlock()
+		s.learn.mu.Lock()
+		known = s.learn.byAcct[string(acct)]
+		if known == nil {
+			known = &acctStarts{at: make([]time.Time, len(s.learners)), text: make([][]byte, len(s.learners))}
+			s.learn.byAcct[string(acct)] = known
+		}
+		known.at[i] = got
+		known.text[i] = got.UTC().AppendFormat(nil, canonicalTime)
+		s.learn.mu.Unlock()
 	}
-	return nil
+	return o, nil
 }
 
-// learningStartFor returns the cached learning start of d for acct.
-func (s *Set) learningStartFor(d *firstSeen, acct string) (time.Time, bool) {
-	s.learnMu.Lock()
-	defer s.learnMu.Unlock()
-	t, ok := s.learnSeen[d.id+"|"+acct]
-	return t, ok
+// canonicalTime is the layout CloudTrail writes eventTime in.
+const canonicalTime = "2006-01-02T15:04:05Z"
+
+// isCanonicalTime reports whether b is a time in canonicalTime's layout,
+// so that comparing two such texts compares the times.
+func isCanonicalTime(b []byte) bool {
+	if len(b) != len(canonicalTime) {
+		return false
+	}
+	for i, c := range b {
+		switch canonicalTime[i] {
+		case '-', 'T', ':', 'Z':
+			if c != canonicalTime[i] {
+				return false
+			}
+		default:
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// learningStartFor returns the cached learning start of d for the
+// account an event names.
+func (s *Set) learningStartFor(d *firstSeen, ev *event.Event) (time.Time, bool) {
+	s.learn.mu.Lock()
+	defer s.learn.mu.Unlock()
+	known := s.learn.byAcct[ev.Account()]
+	if known == nil || known.at[d.learnIdx].IsZero() {
+		return time.Time{}, false
+	}
+	return known.at[d.learnIdx], true
 }
 
 // base holds what every detector has.
@@ -380,10 +472,12 @@ func (b *base) key(parts ...string) string {
 	return "detect/" + b.id + "/" + strings.Join(parts, "/")
 }
 
-// obs caches what detectors read from one event.
+// obs caches what detectors read from one event, and carries the store
+// its detectors keep their state in (the Set's, or a view's).
 type obs struct {
 	ev   *event.Event
 	set  *Set
+	st   state.Store
 	name string
 
 	t       time.Time

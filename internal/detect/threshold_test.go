@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,9 +16,10 @@ import (
 )
 
 // thresholdStores are the stores thresholds are tested on: the same three
-// the pipeline uses.
+// the pipeline uses, directly and through a state.Scope, as the pipeline
+// hands them to the rules of one input.
 func thresholdStores() map[string]func(t *testing.T, now func() time.Time) state.Store {
-	return map[string]func(t *testing.T, now func() time.Time) state.Store{
+	all := map[string]func(t *testing.T, now func() time.Time) state.Store{
 		"memory": func(t *testing.T, now func() time.Time) state.Store { return state.NewMemory(now) },
 		"file": func(t *testing.T, now func() time.Time) state.Store {
 			s, err := state.OpenFile(filepath.Join(t.TempDir(), "state.db"), now)
@@ -29,6 +31,10 @@ func thresholdStores() map[string]func(t *testing.T, now func() time.Time) state
 		},
 		"dynamodb": newDynamoDB,
 	}
+	for name, mk := range maps.Clone(all) {
+		all["scope/"+name] = func(t *testing.T, now func() time.Time) state.Store { return state.NewScope(mk(t, now), now) }
+	}
+	return all
 }
 
 // secretRead is a GetSecretValue by the Stratus Red Team user (Invictus),

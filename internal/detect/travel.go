@@ -69,12 +69,12 @@ func (d *travel) observe(ctx context.Context, o *obs, _ bool) (*event.Alert, err
 		if attempt == 16 {
 			return nil, fmt.Errorf("impossible travel: too much contention on one principal")
 		}
-		cur, ok, err := d.set.store.Get(ctx, key)
+		cur, ok, err := o.st.Get(ctx, key)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
-			stored, err := d.set.store.PutIfAbsent(ctx, key, mustJSON(me), ttl)
+			stored, err := o.st.PutIfAbsent(ctx, key, mustJSON(me), ttl)
 			if err != nil {
 				return nil, err
 			}
@@ -101,7 +101,7 @@ func (d *travel) observe(ctx context.Context, o *obs, _ bool) (*event.Alert, err
 			p.Prev = nil
 			next.Prev = &p
 		}
-		swapped, err := d.set.store.CompareAndSwap(ctx, key, cur, mustJSON(next), ttl)
+		swapped, err := o.st.CompareAndSwap(ctx, key, cur, mustJSON(next), ttl)
 		if err != nil {
 			return nil, err
 		}

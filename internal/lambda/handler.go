@@ -18,7 +18,9 @@ import (
 )
 
 // Engine evaluates events and delivers the alerts they raise. The pipeline
-// built from the configuration implements it (see pipelineEngine).
+// built from the configuration implements it (see pipelineEngine), and
+// Scoper too: an engine that does has each message's events evaluated
+// through a Scope of their own.
 type Engine interface {
 	// Alerts returns the alerts ev raises; their events are clones that may
 	// be kept. An error is reported; it fails the event's message only when
@@ -42,6 +44,27 @@ type Batch interface {
 	// Deliver sends the batch and returns where the alerts that were not
 	// delivered came from, with why. Alerts delivered before are skipped.
 	Deliver(ctx context.Context) (failed []event.Origin, err error)
+}
+
+// Scoper is implemented by engines that evaluate the events of one message
+// together: their state read and written in batches, and once the state
+// store has failed, failing at once (*pipeline.Scope).
+type Scoper interface {
+	Scope() Scope
+}
+
+// Scope evaluates the events of one message.
+type Scope interface {
+	// Alerts is Engine.Alerts within the message.
+	Alerts(ctx context.Context, ev *event.Event) ([]*event.Alert, error)
+	// End ends the message: the state its events changed is written. An
+	// error fails the message (a retry may succeed).
+	End(ctx context.Context) error
+}
+
+// evaluator is what reads a message's events: a Scope, or the Engine.
+type evaluator interface {
+	Alerts(ctx context.Context, ev *event.Event) ([]*event.Alert, error)
 }
 
 // temporary is implemented by errors a retry may mend, such as a detector's
@@ -301,6 +324,19 @@ func (inv *invocation) run(ctx context.Context, end time.Time) {
 func (inv *invocation) read(ctx, mctx context.Context, m *message, again bool) {
 	h := inv.h
 	m.timedOut = false
+	var eval evaluator = inv.engine
+	if sc, ok := inv.engine.(Scoper); ok {
+		scope := sc.Scope()
+		eval = scope
+		defer func() {
+			// With the invocation's context: what was counted is worth
+			// writing even when the message ran out of its share.
+			if err := scope.End(ctx); err != nil {
+				h.log.ErrorContext(ctx, "state_not_written", "message_id", m.id, "error", err)
+				inv.fail(m, err)
+			}
+		}()
+	}
 	var stopped error
 	var refusedInput string
 	for ev, err := range h.reader.Payload(mctx, "payload", m.payload) {
@@ -317,7 +353,7 @@ func (inv *invocation) read(ctx, mctx context.Context, m *message, again bool) {
 			continue
 		}
 		inv.count(func(c *Counts) { c.Events++ })
-		alerts, err := inv.engine.Alerts(mctx, ev)
+		alerts, err := eval.Alerts(mctx, ev)
 		if len(alerts) > 0 {
 			inv.batch.Add(alerts...)
 			inv.mark(func() { m.inBatch = true })

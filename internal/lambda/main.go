@@ -42,6 +42,9 @@ type pipelineEngine struct{ *pipeline.Pipeline }
 // NewBatch implements Engine.
 func (e pipelineEngine) NewBatch() Batch { return e.Pipeline.NewBatch() }
 
+// Scope implements Scoper: each message's events share a pipeline.Scope.
+func (e pipelineEngine) Scope() Scope { return e.Pipeline.NewScope() }
+
 // ReloadInterval is how often a warm container re-reads its configuration
 // and the files it names, unless TRAILWATCH_CONFIG_RELOAD_INTERVAL says
 // otherwise.

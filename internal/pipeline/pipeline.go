@@ -144,7 +144,7 @@ type Pipeline struct {
 	cfg        *config.Config
 	rules      *rule.Set
 	builtin    *detect.Set
-	detectors  []Detector
+	extra      []Detector // Deps.Detectors, after the built-in ones
 	tree       *route.Tree
 	renderers  *route.Renderers
 	receivers  map[string]notify.Notifier
@@ -232,9 +232,8 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Pipeline, error) 
 			return nil, errors.Join(err, p.Close())
 		}
 		p.builtin = d
-		p.detectors = append(p.detectors, d)
 	}
-	p.detectors = append(p.detectors, deps.Detectors...)
+	p.extra = deps.Detectors
 
 	// 5. Receivers, with their secrets resolved now so that a missing
 	// secret fails the build rather than the first alert.
@@ -512,21 +511,90 @@ func (p *Pipeline) Close() error {
 // detectors'. Alerts are returned even when some rule or detector failed;
 // the failures are joined into the error, each naming the rule or detector
 // and the event's origin. A GuardDuty or Security Hub event raises its
-// findings' alerts instead (internal/finding).
+// findings' alerts instead (internal/finding). To evaluate many events of
+// one input, use a Scope: it reads and writes their state in batches.
 func (p *Pipeline) Alerts(ctx context.Context, ev *event.Event) ([]*event.Alert, error) {
+	return p.alerts(ctx, ev, p.rules, p.builtin)
+}
+
+func (p *Pipeline) alerts(ctx context.Context, ev *event.Event, rules *rule.Set, builtin *detect.Set) ([]*event.Alert, error) {
 	if ev.Kind().Finding() {
 		return p.findings.Alerts(ctx, ev)
 	}
-	alerts, err := p.rules.Alerts(ctx, ev)
+	alerts, err := rules.Alerts(ctx, ev)
 	errs := []error{err}
-	for _, d := range p.detectors {
+	observe := func(d Detector) {
 		more, err := d.Observe(ctx, ev)
 		alerts = append(alerts, more...)
 		if err != nil {
 			errs = append(errs, &DetectorError{Err: fmt.Errorf("detectors on %s: %w", ev.Origin(), err)})
 		}
 	}
+	if builtin != nil {
+		observe(builtin)
+	}
+	for _, d := range p.extra {
+		observe(d)
+	}
 	return alerts, errors.Join(errs...)
+}
+
+// Scope evaluates the events of one input (a log file, an SQS message,
+// a few thousand events of a long one) as Pipeline.Alerts does, with their
+// state read and written in batches: the thresholds of the rules and the
+// built-in detectors keep their state through one state.Scope, which
+// remembers what it read and wrote (a principal's window, a threshold's
+// count: one read per input, not per event) and, once the store has
+// failed, fails every later call at once. End writes the input's state
+// (one transaction in the file store). Safe for concurrent use; begin a
+// new Scope, or End this one, for each input.
+type Scope struct {
+	p     *Pipeline
+	store *state.Scope
+	rules *rule.Set
+	det   *detect.Set
+}
+
+// NewScope begins a Scope.
+func (p *Pipeline) NewScope() *Scope {
+	sc := state.NewScope(p.store, p.now)
+	s := &Scope{p: p, store: sc, rules: p.rules.WithStore(sc, p.now)}
+	if p.builtin != nil {
+		s.det = p.builtin.WithStore(sc)
+	}
+	return s
+}
+
+// Alerts returns the alerts ev raises, as Pipeline.Alerts does.
+func (s *Scope) Alerts(ctx context.Context, ev *event.Event) ([]*event.Alert, error) {
+	return s.p.alerts(ctx, ev, s.rules, s.det)
+}
+
+// Learn has the built-in detectors record what ev shows without alerting
+// (detect.Set.Learn); a failure is a *DetectorError.
+func (s *Scope) Learn(ctx context.Context, ev *event.Event) error {
+	if s.det == nil {
+		return errors.New("the configuration runs no detectors")
+	}
+	if err := s.det.Learn(ctx, ev); err != nil {
+		return &DetectorError{Err: fmt.Errorf("detectors on %s: %w", ev.Origin(), err)}
+	}
+	return nil
+}
+
+// Err returns the state store's failure that stopped the Scope (every
+// later call fails with it at once), or nil. A caller reading an input
+// should stop at it: the rest of the input would fail the same way.
+func (s *Scope) Err() error { return s.store.Err() }
+
+// End ends the input: its state is written (see state.Flusher) and what
+// the Scope remembered is forgotten, so the Scope serves the next input.
+// A failure is a *DetectorError: a retry may succeed.
+func (s *Scope) End(ctx context.Context) error {
+	if err := s.store.End(ctx); err != nil {
+		return &DetectorError{Err: fmt.Errorf("write the detectors' and thresholds' state: %w", err)}
+	}
+	return nil
 }
 
 // DetectorError is a detector failure, almost always the state store
@@ -611,18 +679,35 @@ func (p *Pipeline) report(ctx context.Context, res route.Result, err error) ([]*
 type Batch struct {
 	p *Pipeline
 	b *route.Batch
+	// undelivered counts the alerts Deliver could not deliver.
+	undelivered int
 }
 
 // NewBatch returns an empty Batch.
 func (p *Pipeline) NewBatch() *Batch { return &Batch{p: p, b: p.dispatcher.NewBatch()} }
 
-// Add routes alerts into the batch; nil alerts and alerts without an event
-// are passed over.
+// Add routes alerts into the batch one at a time, each a message of its
+// own; nil alerts and alerts without an event are passed over.
 func (b *Batch) Add(alerts ...*event.Alert) {
 	for _, a := range alerts {
 		if a != nil && a.Event != nil {
 			b.b.Add(a)
 		}
+	}
+}
+
+// AddEvent routes the alerts of one event into the batch, folded into one
+// message per receiver (see route.Batch.Add) as Pipeline.Deliver folds
+// them; nil alerts and alerts without an event are passed over.
+func (b *Batch) AddEvent(alerts ...*event.Alert) {
+	valid := alerts[:0:0]
+	for _, a := range alerts {
+		if a != nil && a.Event != nil {
+			valid = append(valid, a)
+		}
+	}
+	if len(valid) > 0 {
+		b.b.Add(valid...)
 	}
 }
 
@@ -649,6 +734,7 @@ func (b *Batch) Deliver(ctx context.Context) (failed []event.Origin, err error) 
 	failures, err := p.report(ctx, res, err)
 	seen := map[event.Origin]bool{}
 	for _, de := range failures {
+		b.undelivered += max(de.Count, len(de.Alerts))
 		for _, o := range de.Origins {
 			if !seen[o] {
 				seen[o] = true
@@ -658,6 +744,9 @@ func (b *Batch) Deliver(ctx context.Context) (failed []event.Origin, err error) 
 	}
 	return failed, err
 }
+
+// Undelivered returns how many alerts Deliver could not deliver.
+func (b *Batch) Undelivered() int { return b.undelivered }
 
 // flatten lists the errors errors.Join put together.
 func flatten(err error) []error {

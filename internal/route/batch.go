@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,6 +41,9 @@ type Batch struct {
 	originAt map[originKey]int32
 
 	store *failFast // during Dispatch
+
+	mu      sync.Mutex
+	written []*group // groups whose delivery records were written
 }
 
 // originKey names an input for blame: every record of one SQS message,
@@ -243,13 +247,16 @@ func (b *Batch) Dispatch(ctx context.Context) (Result, error) {
 	b.store = &failFast{Store: d.o.Store}
 
 	// Drop what this batch holds twice (one event arriving by two paths in
-	// one invocation) and what was delivered before. The reads run
-	// concurrently: against DynamoDB each is a round trip.
+	// one invocation) and what was delivered before: every delivery record
+	// in one read (one transaction, or BatchGetItem calls of 100 keys).
 	type read struct {
 		g *group
 		i int
 	}
-	var reads []read
+	var (
+		reads []read
+		keys  []string
+	)
 	for _, g := range b.order {
 		slices.SortStableFunc(g.members, func(x, y member) int { return bytes.Compare(x.sum[:], y.sum[:]) })
 		before := len(g.members)
@@ -257,23 +264,27 @@ func (b *Batch) Dispatch(ctx context.Context) (Result, error) {
 		res.Duplicate += before - len(g.members)
 		for i := range g.members {
 			reads = append(reads, read{g, i})
+			keys = append(keys, deliveredKey(g.members[i].sum))
 		}
 	}
-	done := make([]bool, len(reads))
-	readErr := make([]error, len(reads))
-	parallel(len(reads), storeParallel, func(i int) {
-		_, done[i], readErr[i] = b.store.Get(ctx, deliveredKey(reads[i].g.members[reads[i].i].sum))
-	})
+	var (
+		delivered map[string][]byte
+		readErr   error
+	)
+	if len(keys) > 0 {
+		delivered, readErr = state.GetMany(ctx, b.store, keys)
+	}
 	var ready []*group
 	for i := 0; i < len(reads); {
 		g := reads[i].g
 		var gerr error
 		g.fresh = g.fresh[:0]
 		for ; i < len(reads) && reads[i].g == g; i++ {
+			_, done := delivered[keys[i]]
 			switch {
-			case readErr[i] != nil:
-				gerr = cmp.Or(gerr, readErr[i])
-			case done[i]:
+			case readErr != nil:
+				gerr = readErr
+			case done:
 				res.Duplicate++
 			default:
 				g.fresh = append(g.fresh, g.members[reads[i].i])
@@ -387,6 +398,22 @@ func (b *Batch) Dispatch(ctx context.Context) (Result, error) {
 			res.Groups++
 		}
 	}
+	// The records of this delivery reach the store's file together, once
+	// every send is done (see state.Flusher): a crash before this loses
+	// records of alerts that were sent, which are then sent again, never
+	// one of an alert that was not.
+	fctx, cancel := bookkeeping(ctx)
+	defer cancel()
+	if err := state.Flush(fctx, d.o.Store); err != nil {
+		b.mu.Lock()
+		for _, g := range b.written {
+			errs = append(errs, b.groupError(g, true, fmt.Errorf("write delivery records: %w", err)))
+		}
+		b.mu.Unlock()
+		if len(b.written) == 0 {
+			errs = append(errs, fmt.Errorf("route: write the state of this delivery: %w", err))
+		}
+	}
 	return res, errors.Join(errs...)
 }
 
@@ -409,18 +436,38 @@ func (b *Batch) groupError(g *group, delivered bool, err error) *DeliveryError {
 	return de
 }
 
+// deliveredItems are the records that every fresh alert of g was handled
+// for its receiver ("sent", "folded" into a summary, or "counted" into a
+// throttled group).
+func (b *Batch) deliveredItems(g *group, how string) []state.Item {
+	items := make([]state.Item, len(g.fresh))
+	for i, m := range g.fresh {
+		items[i] = state.Item{Key: deliveredKey(m.sum), Value: []byte(how), TTL: b.d.o.TTL}
+	}
+	return items
+}
+
 // markDelivered records every fresh alert of g as handled for its
-// receiver. The writes run concurrently; every failure is returned. It
-// goes to the store itself, past the fail-fast guard: after a send, a
-// record is worth trying for.
-func (b *Batch) markDelivered(ctx context.Context, g *group, how string) error {
-	errs := make([]error, len(g.fresh))
-	parallel(len(g.fresh), storeParallel, func(i int) {
-		if err := b.d.o.Store.Put(ctx, deliveredKey(g.fresh[i].sum), []byte(how), b.d.o.TTL); err != nil {
-			errs[i] = fmt.Errorf("record delivery of an alert from %s: %w", b.origins[g.fresh[i].origin], err)
+// receiver, with any more records given, in one write. It goes to the
+// store itself, past the fail-fast guard: after a send, a record is worth
+// trying for. A failure names the inputs whose records were not written.
+func (b *Batch) markDelivered(ctx context.Context, g *group, how string, more ...state.Item) error {
+	items := append(more, b.deliveredItems(g, how)...)
+	if err := state.PutMany(ctx, b.d.o.Store, items); err != nil {
+		seen := map[int32]bool{}
+		var from []string
+		for _, m := range g.fresh {
+			if !seen[m.origin] {
+				seen[m.origin] = true
+				from = append(from, b.origins[m.origin].String())
+			}
 		}
-	})
-	return errors.Join(errs...)
+		return fmt.Errorf("record delivery of %d alerts from %s: %w", len(g.fresh), strings.Join(from, ", "), err)
+	}
+	b.mu.Lock()
+	b.written = append(b.written, g)
+	b.mu.Unlock()
+	return nil
 }
 
 // FoldedRuleID is the rule id of the summary message that carries the
@@ -578,6 +625,21 @@ func (f *failFast) PutIfAbsent(ctx context.Context, key string, value []byte, tt
 	}
 	ok, err := f.Store.PutIfAbsent(ctx, key, value, ttl)
 	return ok, f.note(err)
+}
+
+func (f *failFast) GetMany(ctx context.Context, keys []string) (map[string][]byte, error) {
+	if err := f.check(); err != nil {
+		return nil, err
+	}
+	out, err := state.GetMany(ctx, f.Store, keys)
+	return out, f.note(err)
+}
+
+func (f *failFast) PutMany(ctx context.Context, items []state.Item) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	return f.note(state.PutMany(ctx, f.Store, items))
 }
 
 func (f *failFast) Add(ctx context.Context, key string, delta int64, ttl time.Duration) (int64, error) {

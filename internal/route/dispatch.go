@@ -246,18 +246,7 @@ func (d *Dispatcher) prepareGroup(ctx context.Context, b *Batch, g *group, now t
 		return outcome{err: b.groupError(g, delivered, err)}
 	}
 
-	// Bookkeeping after the send (or after a failure) must happen even when
-	// ctx has just run out: a lease left behind would hold the group's
-	// retry back, and a send not recorded would be repeated. It may run a
-	// little past ctx's deadline (recordGrace, less than the reserve the
-	// pipeline keeps before the invocation's end), never longer.
-	after := func() (context.Context, context.CancelFunc) {
-		dl := time.Now().Add(recordTimeout)
-		if cd, ok := ctx.Deadline(); ok && cd.Add(recordGrace).Before(dl) {
-			dl = cd.Add(recordGrace)
-		}
-		return context.WithDeadline(context.WithoutCancel(ctx), dl)
-	}
+	after := func() (context.Context, context.CancelFunc) { return bookkeeping(ctx) }
 
 	// Repeat interval: whoever stores the lease sends; the others add their
 	// alerts to the pending count the next sender reports.
@@ -297,7 +286,15 @@ func (d *Dispatcher) prepareGroup(ctx context.Context, b *Batch, g *group, now t
 				"repeat_interval", g.route.RepeatInterval.String())
 			return outcome{throttled: true}
 		}
-		p, err := st.Add(ctx, pend, 0, pendTTL)
+		// A read, not an Add of 0: most groups have nothing pending, and
+		// then nothing is written.
+		var p int64
+		v, ok, err := st.Get(ctx, pend)
+		if err == nil && ok {
+			if p, err = strconv.ParseInt(string(v), 10, 64); err != nil {
+				err = &state.NotCounterError{Key: pend}
+			}
+		}
 		if err == nil && p > 0 {
 			_, err = st.Add(ctx, pend, -p, pendTTL)
 			if err == nil {
@@ -324,16 +321,24 @@ func (d *Dispatcher) prepareGroup(ctx context.Context, b *Batch, g *group, now t
 	record := func(how string) error {
 		actx, cancel := after()
 		defer cancel()
-		var errs []error
-		if err := raw.Put(actx, "group:"+h, []byte(now.UTC().Format(time.RFC3339Nano)), d.o.TTL); err != nil {
-			errs = append(errs, fmt.Errorf("record group: %w", err))
-		}
-		if err := b.markDelivered(actx, g, how); err != nil {
-			errs = append(errs, err)
-		}
-		return errors.Join(errs...)
+		// The group's record and its alerts' in one write.
+		return b.markDelivered(actx, g, how, state.Item{Key: "group:" + h, Value: []byte(now.UTC().Format(time.RFC3339Nano)), TTL: d.o.TTL})
 	}
 	return outcome{rg: rg, release: release, record: record}
+}
+
+// bookkeeping is the context of what follows a send (or a failure): it
+// must happen even when ctx has just run out, since a lease left behind
+// would hold the group's retry back, and a send not recorded would be
+// repeated. It may run a little past ctx's deadline (recordGrace, less
+// than the reserve the pipeline keeps before the invocation's end), never
+// longer.
+func bookkeeping(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl := time.Now().Add(recordTimeout)
+	if cd, ok := ctx.Deadline(); ok && cd.Add(recordGrace).Before(dl) {
+		dl = cd.Add(recordGrace)
+	}
+	return context.WithDeadline(context.WithoutCancel(ctx), dl)
 }
 
 // sendGroup renders, sends and records a prepared group.
@@ -356,11 +361,9 @@ func (d *Dispatcher) sendGroup(ctx context.Context, b *Batch, g *group, o outcom
 	return nil
 }
 
-// storeParallel bounds concurrent store calls of one batch step;
 // recordTimeout bounds the bookkeeping done after a send or a failure, and
 // recordGrace how far past the send deadline it may run.
 const (
-	storeParallel = 16
 	recordTimeout = 10 * time.Second
 	recordGrace   = time.Second
 )

@@ -107,5 +107,36 @@ func (t *timed) Delete(ctx context.Context, key string) error {
 	return cause(ctx, t.s.Delete(ctx, key))
 }
 
+// GetMany implements Batcher. A batch is bounded by d for each round of
+// batch calls it makes.
+func (t *timed) GetMany(ctx context.Context, keys []string) (map[string][]byte, error) {
+	ctx, cancel := t.batchCtx(ctx, len(keys), DynamoDBGetBatch)
+	defer cancel()
+	out, err := GetMany(ctx, t.s, keys)
+	return out, cause(ctx, err)
+}
+
+// PutMany implements Batcher, bounded as GetMany is.
+func (t *timed) PutMany(ctx context.Context, items []Item) error {
+	ctx, cancel := t.batchCtx(ctx, len(items), DynamoDBPutBatch)
+	defer cancel()
+	return cause(ctx, PutMany(ctx, t.s, items))
+}
+
+// batchCtx bounds a batch of n by d per round of batch calls of size each,
+// dynamoBatchParallel at a time.
+func (t *timed) batchCtx(ctx context.Context, n, size int) (context.Context, context.CancelFunc) {
+	rounds := 1 + (n-1)/(size*dynamoBatchParallel)
+	d := t.d * time.Duration(max(rounds, 1))
+	return context.WithTimeoutCause(ctx, d, fmt.Errorf("%w (%s)", ErrCallTimeout, d))
+}
+
+// Flush implements Flusher.
+func (t *timed) Flush(ctx context.Context) error {
+	ctx, cancel := t.ctx(ctx)
+	defer cancel()
+	return cause(ctx, Flush(ctx, t.s))
+}
+
 // Close closes the wrapped store.
 func (t *timed) Close() error { return t.s.Close() }

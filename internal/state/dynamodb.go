@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,6 +19,8 @@ type DynamoDBAPI interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 }
 
 // Attribute names in the DynamoDB table. The table's partition key is "pk"
@@ -111,16 +114,23 @@ func (d *DynamoDB) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, d.wrap("get", key, err)
 	}
-	if !live(out.Item, d.now()) {
-		return nil, false, nil
+	v, ok := itemValue(out.Item, d.now())
+	return v, ok, nil
+}
+
+// itemValue is what Get returns for an item: a counter's digits, else the
+// value; ok is false for no item or an expired one.
+func itemValue(it map[string]types.AttributeValue, now time.Time) ([]byte, bool) {
+	if !live(it, now) {
+		return nil, false
 	}
-	if n, ok := out.Item[attrCounter].(*types.AttributeValueMemberN); ok {
-		return []byte(n.Value), true, nil
+	if n, ok := it[attrCounter].(*types.AttributeValueMemberN); ok {
+		return []byte(n.Value), true
 	}
-	if v, ok := out.Item[attrValue].(*types.AttributeValueMemberB); ok {
-		return v.Value, true, nil
+	if v, ok := it[attrValue].(*types.AttributeValueMemberB); ok {
+		return v.Value, true
 	}
-	return []byte{}, true, nil
+	return []byte{}, true
 }
 
 // Put implements Store.
@@ -232,6 +242,164 @@ func (d *DynamoDB) Delete(ctx context.Context, key string) error {
 		return d.wrap("delete", key, err)
 	}
 	return nil
+}
+
+// Limits of DynamoDB's batch calls, and how this store uses them.
+const (
+	// DynamoDBGetBatch and DynamoDBPutBatch are the most keys one
+	// BatchGetItem and items one BatchWriteItem take.
+	DynamoDBGetBatch = 100
+	DynamoDBPutBatch = 25
+	// dynamoBatchParallel bounds the batch calls of one GetMany or
+	// PutMany in flight at once.
+	dynamoBatchParallel = 8
+	// dynamoBatchTries is how many calls a batch gets to have every item
+	// processed: DynamoDB answers a throttled batch with the items it left
+	// unprocessed, to be sent again after a pause.
+	dynamoBatchTries = 6
+)
+
+// GetMany implements Batcher with strongly consistent BatchGetItem calls
+// of up to 100 keys, several at once.
+func (d *DynamoDB) GetMany(ctx context.Context, keys []string) (map[string][]byte, error) {
+	uniq := make([]string, 0, len(keys))
+	seen := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		if !seen[k] {
+			seen[k] = true
+			uniq = append(uniq, k)
+		}
+	}
+	var (
+		mu  sync.Mutex
+		out = make(map[string][]byte, len(uniq))
+	)
+	chunks := chunk(uniq, DynamoDBGetBatch)
+	errs := make([]error, len(chunks))
+	forEach(len(chunks), dynamoBatchParallel, func(i int) {
+		pending := make([]map[string]types.AttributeValue, len(chunks[i]))
+		for j, k := range chunks[i] {
+			pending[j] = d.key(k)
+		}
+		errs[i] = d.batchTries(ctx, func() (int, error) {
+			res, err := d.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
+				RequestItems: map[string]types.KeysAndAttributes{d.table: {Keys: pending, ConsistentRead: aws.Bool(true)}},
+			})
+			if err != nil {
+				return 0, err
+			}
+			now := d.now()
+			mu.Lock()
+			for _, it := range res.Responses[d.table] {
+				k, ok := it[attrKey].(*types.AttributeValueMemberS)
+				if !ok {
+					continue
+				}
+				if v, ok := itemValue(it, now); ok {
+					out[k.Value] = v
+				}
+			}
+			mu.Unlock()
+			pending = res.UnprocessedKeys[d.table].Keys
+			return len(pending), nil
+		})
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("state: dynamodb batch-get of %d keys in table %s: %w", len(uniq), d.table, err)
+	}
+	return out, nil
+}
+
+// PutMany implements Batcher with BatchWriteItem calls of up to 25 items,
+// several at once. Only plain puts are batched: DynamoDB's batches take no
+// conditions.
+func (d *DynamoDB) PutMany(ctx context.Context, items []Item) error {
+	// A batch must not name a key twice: the later item wins.
+	last := make(map[string]int, len(items))
+	for i, it := range items {
+		last[it.Key] = i
+	}
+	now := d.now()
+	reqs := make([]types.WriteRequest, 0, len(last))
+	for i, it := range items {
+		if last[it.Key] == i {
+			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: d.item(it.Key, it.Value, expiry(now, it.TTL))}})
+		}
+	}
+	chunks := chunk(reqs, DynamoDBPutBatch)
+	errs := make([]error, len(chunks))
+	forEach(len(chunks), dynamoBatchParallel, func(i int) {
+		pending := chunks[i]
+		errs[i] = d.batchTries(ctx, func() (int, error) {
+			res, err := d.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
+				RequestItems: map[string][]types.WriteRequest{d.table: pending},
+			})
+			if err != nil {
+				return 0, err
+			}
+			pending = res.UnprocessedItems[d.table]
+			return len(pending), nil
+		})
+	})
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("state: dynamodb batch-write of %d items in table %s: %w", len(reqs), d.table, err)
+	}
+	return nil
+}
+
+// batchTries calls try until it reports nothing left unprocessed, pausing
+// between calls (25 ms, doubling), at most dynamoBatchTries times.
+func (d *DynamoDB) batchTries(ctx context.Context, try func() (left int, err error)) error {
+	pause := 25 * time.Millisecond
+	for n := 0; ; n++ {
+		left, err := try()
+		if err != nil || left == 0 {
+			return err
+		}
+		if n+1 == dynamoBatchTries {
+			return fmt.Errorf("%d items still unprocessed after %d calls (the table is throttled)", left, dynamoBatchTries)
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return context.Cause(ctx)
+		case <-t.C:
+		}
+		pause *= 2
+	}
+}
+
+// chunk cuts s into slices of at most n.
+func chunk[T any](s []T, n int) [][]T {
+	var out [][]T
+	for len(s) > n {
+		out = append(out, s[:n:n])
+		s = s[n:]
+	}
+	if len(s) > 0 {
+		out = append(out, s)
+	}
+	return out
+}
+
+// forEach calls fn(0) ... fn(n-1), at most limit at a time, and waits for
+// them all.
+func forEach(n, limit int, fn func(i int)) {
+	if n == 1 {
+		fn(0)
+		return
+	}
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			fn(i)
+		})
+	}
+	wg.Wait()
 }
 
 // Close implements Store; the client needs no closing.

@@ -6,9 +6,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -20,10 +23,38 @@ var fileBucket = []byte("trailwatch")
 // so two trailwatch processes on one machine take turns: the second waits up
 // to the open timeout and then fails with a clear error instead of
 // corrupting state. Safe for concurrent use within the process.
+//
+// Writes are held in memory and written to the file together, in one
+// transaction, by Flush, by Close, and before a write when many are held
+// (FileMaxHeld): one fsync per batch instead of one per write. Since this
+// process alone holds the file, every caller sees the held writes and each
+// method answers exactly as if the write had reached the file; what holding
+// changes is that a crash loses the writes since the last Flush.
 type File struct {
-	db  *bolt.DB
-	now func() time.Time
+	db   *bolt.DB
+	path string
+	now  func() time.Time
+
+	mu        sync.Mutex
+	held      map[string]heldItem
+	heldBytes int
+	closed    bool
 }
+
+// heldItem is a write not yet in the file: a value and its expiry, or a
+// deletion.
+type heldItem struct {
+	value []byte
+	exp   time.Time
+	gone  bool
+}
+
+// How much a File holds before it writes to the file on its own: a bound
+// on memory, and on what a crash can lose beyond the caller's own batch.
+const (
+	FileMaxHeld      = 8192
+	FileMaxHeldBytes = 8 << 20
+)
 
 // DefaultFilePath returns the file store's default location in the user's
 // cache directory.
@@ -72,7 +103,7 @@ func OpenFile(path string, now func() time.Time) (*File, error) {
 		db.Close()
 		return nil, fmt.Errorf("state: initialise %s: %w", path, err)
 	}
-	return &File{db: db, now: now}, nil
+	return &File{db: db, path: path, now: now, held: map[string]heldItem{}}, nil
 }
 
 // An item is stored as 8 bytes of expiry (Unix nanoseconds, 0 = never)
@@ -99,12 +130,82 @@ func decodeItem(b []byte, now time.Time) (value []byte, exp time.Time, live bool
 	return b[8:], exp, true
 }
 
-func (f *File) update(fn func(b *bolt.Bucket, now time.Time) error) error {
-	if f.db == nil {
+// read returns key's live value, held or in the file. The value is the
+// store's own: callers clone it before handing it out. f.mu is held.
+func (f *File) read(key string, now time.Time) (value []byte, exp time.Time, live bool, err error) {
+	if h, ok := f.held[key]; ok {
+		if h.gone || !h.exp.IsZero() && !now.Before(h.exp) {
+			return nil, time.Time{}, false, nil
+		}
+		return h.value, h.exp, true, nil
+	}
+	err = f.db.View(func(tx *bolt.Tx) error {
+		var v []byte
+		if v, exp, live = decodeItem(tx.Bucket(fileBucket).Get([]byte(key)), now); live {
+			value = bytes.Clone(v) // valid only within the transaction
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, time.Time{}, false, closedErr(err)
+	}
+	return value, exp, live, nil
+}
+
+// hold records a write; value must be the store's own copy. f.mu is held.
+func (f *File) hold(key string, value []byte, exp time.Time) {
+	f.heldBytes += len(key) + len(value) + 64
+	f.held[key] = heldItem{value: value, exp: exp}
+}
+
+// begin starts a method: ErrClosed after Close, and first a flush when the
+// store holds too much, so that a write is only taken when it can be kept.
+// f.mu is held.
+func (f *File) begin() error {
+	if f.closed {
 		return ErrClosed
 	}
+	if len(f.held) >= FileMaxHeld || f.heldBytes >= FileMaxHeldBytes {
+		return f.flush()
+	}
+	return nil
+}
+
+// flush writes every held write to the file in one transaction. On
+// failure the writes stay held, for the next Flush or Close to try again.
+// f.mu is held.
+func (f *File) flush() error {
+	if len(f.held) == 0 {
+		return nil
+	}
 	now := f.now()
-	err := f.db.Update(func(tx *bolt.Tx) error { return fn(tx.Bucket(fileBucket), now) })
+	err := f.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(fileBucket)
+		// In key order: bbolt then fills its pages front to back.
+		for _, k := range slices.Sorted(maps.Keys(f.held)) {
+			h := f.held[k]
+			var err error
+			if h.gone || !h.exp.IsZero() && !now.Before(h.exp) {
+				err = b.Delete([]byte(k))
+			} else {
+				err = b.Put([]byte(k), encodeItem(h.value, h.exp))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("state: write %d records to %s: %w", len(f.held), f.path, closedErr(err))
+	}
+	clear(f.held)
+	f.heldBytes = 0
+	return nil
+}
+
+// fail turns bbolt's closed-database error into ErrClosed.
+func closedErr(err error) error {
 	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
@@ -112,85 +213,181 @@ func (f *File) update(fn func(b *bolt.Bucket, now time.Time) error) error {
 }
 
 // Get implements Store.
-func (f *File) Get(_ context.Context, key string) (value []byte, ok bool, err error) {
-	if f.db == nil {
+func (f *File) Get(_ context.Context, key string) ([]byte, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
 		return nil, false, ErrClosed
 	}
-	now := f.now()
-	err = f.db.View(func(tx *bolt.Tx) error {
-		v, _, live := decodeItem(tx.Bucket(fileBucket).Get([]byte(key)), now)
-		if live {
-			value, ok = bytes.Clone(v), true
-		}
-		return nil
-	})
-	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
-		return nil, false, ErrClosed
+	v, _, live, err := f.read(key, f.now())
+	if err != nil || !live {
+		return nil, false, err
 	}
-	return value, ok, err
+	return bytes.Clone(v), true, nil
 }
 
 // Put implements Store.
 func (f *File) Put(_ context.Context, key string, value []byte, ttl time.Duration) error {
-	return f.update(func(b *bolt.Bucket, now time.Time) error {
-		return b.Put([]byte(key), encodeItem(value, expiry(now, ttl)))
-	})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(); err != nil {
+		return err
+	}
+	f.hold(key, bytes.Clone(value), expiry(f.now(), ttl))
+	return nil
 }
 
 // PutIfAbsent implements Store.
-func (f *File) PutIfAbsent(_ context.Context, key string, value []byte, ttl time.Duration) (stored bool, err error) {
-	err = f.update(func(b *bolt.Bucket, now time.Time) error {
-		if _, _, live := decodeItem(b.Get([]byte(key)), now); live {
-			return nil
-		}
-		stored = true
-		return b.Put([]byte(key), encodeItem(value, expiry(now, ttl)))
-	})
-	return stored, err
+func (f *File) PutIfAbsent(_ context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(); err != nil {
+		return false, err
+	}
+	now := f.now()
+	_, _, live, err := f.read(key, now)
+	if err != nil || live {
+		return false, err
+	}
+	f.hold(key, bytes.Clone(value), expiry(now, ttl))
+	return true, nil
 }
 
 // CompareAndSwap implements Store.
-func (f *File) CompareAndSwap(_ context.Context, key string, old, new []byte, ttl time.Duration) (swapped bool, err error) {
-	err = f.update(func(b *bolt.Bucket, now time.Time) error {
-		v, _, live := decodeItem(b.Get([]byte(key)), now)
-		if live != (old != nil) || (live && !bytes.Equal(v, old)) {
-			return nil
-		}
-		swapped = true
-		return b.Put([]byte(key), encodeItem(new, expiry(now, ttl)))
-	})
-	return swapped, err
+func (f *File) CompareAndSwap(_ context.Context, key string, old, new []byte, ttl time.Duration) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(); err != nil {
+		return false, err
+	}
+	now := f.now()
+	v, _, live, err := f.read(key, now)
+	if err != nil || live != (old != nil) || (live && !bytes.Equal(v, old)) {
+		return false, err
+	}
+	f.hold(key, bytes.Clone(new), expiry(now, ttl))
+	return true, nil
 }
 
 // Add implements Store.
-func (f *File) Add(_ context.Context, key string, delta int64, ttl time.Duration) (n int64, err error) {
-	err = f.update(func(b *bolt.Bucket, now time.Time) error {
-		v, exp, live := decodeItem(b.Get([]byte(key)), now)
-		if live {
-			cur, perr := strconv.ParseInt(string(v), 10, 64)
-			if perr != nil {
-				return &NotCounterError{Key: key}
-			}
-			n = cur
-		} else {
-			exp = expiry(now, ttl)
+func (f *File) Add(_ context.Context, key string, delta int64, ttl time.Duration) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(); err != nil {
+		return 0, err
+	}
+	now := f.now()
+	v, exp, live, err := f.read(key, now)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if live {
+		if n, err = strconv.ParseInt(string(v), 10, 64); err != nil {
+			return 0, &NotCounterError{Key: key}
 		}
-		n += delta
-		return b.Put([]byte(key), encodeItem(strconv.AppendInt(nil, n, 10), exp))
-	})
-	return n, err
+	} else {
+		exp = expiry(now, ttl)
+	}
+	n += delta
+	f.hold(key, strconv.AppendInt(nil, n, 10), exp)
+	return n, nil
 }
 
 // Delete implements Store.
 func (f *File) Delete(_ context.Context, key string) error {
-	return f.update(func(b *bolt.Bucket, _ time.Time) error { return b.Delete([]byte(key)) })
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(); err != nil {
+		return err
+	}
+	f.heldBytes += len(key) + 64
+	f.held[key] = heldItem{gone: true}
+	return nil
 }
 
-// Close implements Store.
+// GetMany implements Batcher: the keys not held are read in one
+// transaction.
+func (f *File) GetMany(_ context.Context, keys []string) (map[string][]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return nil, ErrClosed
+	}
+	now := f.now()
+	out := make(map[string][]byte, len(keys))
+	var rest []string
+	for _, k := range keys {
+		h, ok := f.held[k]
+		switch {
+		case !ok:
+			rest = append(rest, k)
+		case !h.gone && (h.exp.IsZero() || now.Before(h.exp)):
+			out[k] = bytes.Clone(h.value)
+		}
+	}
+	if len(rest) == 0 {
+		return out, nil
+	}
+	err := f.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(fileBucket)
+		for _, k := range rest {
+			if v, _, live := decodeItem(b.Get([]byte(k)), now); live {
+				out[k] = bytes.Clone(v)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, closedErr(err)
+	}
+	return out, nil
+}
+
+// PutMany implements Batcher.
+func (f *File) PutMany(_ context.Context, items []Item) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(); err != nil {
+		return err
+	}
+	now := f.now()
+	for _, it := range items {
+		f.hold(it.Key, bytes.Clone(it.Value), expiry(now, it.TTL))
+	}
+	return nil
+}
+
+// Flush implements Flusher: every held write, in one transaction.
+func (f *File) Flush(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return ErrClosed
+	}
+	return f.flush()
+}
+
+// Close implements Store: it writes what is held, then closes the file.
 func (f *File) Close() error {
-	if f.db == nil {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
 		return nil
 	}
-	err := f.db.Close()
-	return err
+	f.closed = true
+	return errors.Join(f.flush(), f.db.Close())
+}
+
+// Abandon closes the file without writing what is held, as a crash would;
+// tests use it to check what a crash loses.
+func (f *File) Abandon() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return nil
+	}
+	f.closed = true
+	f.held = nil
+	return f.db.Close()
 }

@@ -142,6 +142,37 @@ func (m *Memory) Delete(_ context.Context, key string) error {
 	return nil
 }
 
+// GetMany implements Batcher: every key under one lock.
+func (m *Memory) GetMany(_ context.Context, keys []string) (map[string][]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	now := m.now()
+	out := make(map[string][]byte, len(keys))
+	for _, k := range keys {
+		if it, ok := m.live(k, now); ok {
+			out[k] = bytes.Clone(it.value)
+		}
+	}
+	return out, nil
+}
+
+// PutMany implements Batcher: every item under one lock.
+func (m *Memory) PutMany(_ context.Context, items []Item) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	now := m.now()
+	for _, it := range items {
+		m.items[it.Key] = memItem{value: bytes.Clone(it.Value), expires: expiry(now, it.TTL)}
+	}
+	return nil
+}
+
 // Close implements Store.
 func (m *Memory) Close() error {
 	m.mu.Lock()

@@ -1,12 +1,3 @@
-// Package state keeps what trailwatch must remember between events and
-// between invocations: delivered alerts (idempotency), groups and their repeat
-// intervals, first-seen networks and failure counters.
-//
-// Every implementation (Memory here, a bbolt file for the CLI, DynamoDB for
-// Lambda) has the same contract: each method is atomic with respect to every
-// other caller of the same store, including other processes sharing it, and
-// an item whose TTL has passed is treated as absent even if the backend has
-// not deleted it yet.
 package state
 
 import (
@@ -41,4 +32,75 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 	// Close releases the store.
 	Close() error
+}
+
+// Item is one write of a PutMany: value under key, expiring after TTL
+// (zero: never).
+type Item struct {
+	Key   string
+	Value []byte
+	TTL   time.Duration
+}
+
+// Batcher is a Store that reads and writes many keys in one call: one
+// transaction for the file store, BatchGetItem and BatchWriteItem for
+// DynamoDB. Only plain reads and unconditional writes are batched.
+type Batcher interface {
+	// GetMany returns the live values of keys, keyed by key; absent and
+	// expired keys are left out. Duplicate keys are read once.
+	GetMany(ctx context.Context, keys []string) (map[string][]byte, error)
+	// PutMany stores every item as Put does. When two items name one key,
+	// the later one is stored. On error some items may have been stored.
+	PutMany(ctx context.Context, items []Item) error
+}
+
+// Flusher is a Store that holds writes before making them durable (the
+// file store). Flush writes what it holds; until then a crash loses it.
+type Flusher interface {
+	Flush(ctx context.Context) error
+}
+
+// GetMany reads keys from s in one call when s is a Batcher, else one Get
+// at a time.
+func GetMany(ctx context.Context, s Store, keys []string) (map[string][]byte, error) {
+	if b, ok := s.(Batcher); ok {
+		return b.GetMany(ctx, keys)
+	}
+	out := make(map[string][]byte, len(keys))
+	for _, k := range keys {
+		if _, seen := out[k]; seen {
+			continue
+		}
+		v, ok, err := s.Get(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// PutMany writes items to s in one call when s is a Batcher, else one Put
+// at a time, stopping at the first failure.
+func PutMany(ctx context.Context, s Store, items []Item) error {
+	if b, ok := s.(Batcher); ok {
+		return b.PutMany(ctx, items)
+	}
+	for _, it := range items {
+		if err := s.Put(ctx, it.Key, it.Value, it.TTL); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Flush makes what s holds durable when s is a Flusher; other stores
+// have nothing to flush.
+func Flush(ctx context.Context, s Store) error {
+	if f, ok := s.(Flusher); ok {
+		return f.Flush(ctx)
+	}
+	return nil
 }

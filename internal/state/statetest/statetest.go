@@ -5,7 +5,10 @@ package statetest
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,7 +26,73 @@ const Table = "trailwatch-state"
 // pointed at it. The server stops when the test ends.
 func DynamoDB(t testing.TB) *dynamodb.Client {
 	t.Helper()
-	srv := httptest.NewServer(miniserver.NewServer())
+	client, _ := CountedDynamoDB(t)
+	return client
+}
+
+// Requests counts the requests a DynamoDB stand-in served, by operation
+// ("GetItem", "BatchWriteItem", ...). Safe for concurrent use.
+type Requests struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// Count returns how many requests of op were served.
+func (r *Requests) Count(op string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n[op]
+}
+
+// Total returns how many requests were served, the table's creation left
+// out.
+func (r *Requests) Total() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	total := 0
+	for op, n := range r.n {
+		if op != "CreateTable" {
+			total += n
+		}
+	}
+	return total
+}
+
+// Ops returns a copy of the counts, the table's creation left out.
+func (r *Requests) Ops() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]int{}
+	for op, n := range r.n {
+		if op != "CreateTable" {
+			out[op] = n
+		}
+	}
+	return out
+}
+
+// Reset sets every count to zero.
+func (r *Requests) Reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	clear(r.n)
+}
+
+// CountedDynamoDB is DynamoDB, and counts the requests the stand-in serves.
+func CountedDynamoDB(t testing.TB) (*dynamodb.Client, *Requests) {
+	t.Helper()
+	reqs := &Requests{n: map[string]int{}}
+	inner := miniserver.NewServer()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The operation is the X-Amz-Target header's last part:
+		// "DynamoDB_20120810.GetItem".
+		target := r.Header.Get("X-Amz-Target")
+		op := target[strings.LastIndexByte(target, '.')+1:]
+		reqs.mu.Lock()
+		reqs.n[op]++
+		reqs.mu.Unlock()
+		inner.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	client := dynamodb.New(dynamodb.Options{
 		Region:       "us-east-1",
@@ -41,5 +110,5 @@ func DynamoDB(t testing.TB) *dynamodb.Client {
 	if err != nil {
 		t.Fatalf("create the state table: %v", err)
 	}
-	return client
+	return client, reqs
 }
