@@ -201,55 +201,78 @@ type checkStats struct {
 // redraws the progress line and shows table rows that have waited long.
 const tickEvery = 64
 
+// checked is what a worker makes of one event: the alerts it raises, in
+// the order the rules are written, and the rules that failed on it.
+type checked struct {
+	alerts []*event.Alert
+	err    error
+}
+
+// read yields the events of args, in order, each with what work made of
+// it, or an ingest problem. On a machine with several cores the inputs are
+// read, decompressed, parsed and run through work on a pipeline that keeps
+// every core busy (ingest.Map); the results come in input order all the
+// same, so the output does not depend on the number of cores. work says
+// whether the event itself is needed after it (its alerts point at it).
+func (c *checker) read(ctx context.Context, args []string, work func(context.Context, *event.Event) (checked, bool)) iter.Seq[ingest.Result[checked]] {
+	return ingest.Map(ctx, c.reader, args, ingest.MapOptions{Stdin: c.stdin}, work)
+}
+
+// live reports whether an event came from standard input, whose alerts are
+// shown as soon as they come.
+func live(o event.Origin) bool { return o.Input == "-" }
+
 // run reads every input in order. It returns an error only when alerts can
 // no longer be written; input and record problems are reported and counted.
 func (c *checker) run(ctx context.Context, args []string) (checkStats, error) {
 	var st checkStats
-	for _, arg := range args {
-		var events iter.Seq2[*event.Event, error]
-		if arg == "-" {
-			events = c.reader.Stream(ctx, "-", c.stdin)
-		} else {
-			events = c.reader.Paths(ctx, []string{arg})
+	// The rules run where the event is read. Their alerts point at the
+	// event itself, not a clone, so the event is kept when it fired; the
+	// alerts are printed before the next result.
+	match := func(ctx context.Context, ev *event.Event) (checked, bool) {
+		var out checked
+		out.err = c.set.Each(ctx, ev, func(a *event.Alert) bool {
+			out.alerts = append(out.alerts, a)
+			return true
+		})
+		return out, len(out.alerts) > 0
+	}
+	for res := range c.read(ctx, args, match) {
+		if res.Err != nil {
+			c.report(&st, res.Err)
+			continue
 		}
-		for ev, err := range events {
-			if err != nil {
-				c.report(&st, err)
-				continue
-			}
-			st.events++
-			c.prog.event(ev.Origin().Input)
-			// Alerts are printed while the event is current, so none is
-			// cloned.
-			var werr error
-			err := c.set.Each(ctx, ev, func(a *event.Alert) bool {
-				st.alerts++
-				c.prog.alert()
-				st.maxSeverity = max(st.maxSeverity, a.Rule.Severity)
-				if c.out != nil {
-					werr = c.out.write(a)
+		st.events++
+		c.prog.event(res.Origin.Input)
+		var werr error
+		for _, a := range res.Value.alerts {
+			st.alerts++
+			c.prog.alert()
+			st.maxSeverity = max(st.maxSeverity, a.Rule.Severity)
+			if c.out != nil {
+				if werr = c.out.write(a); werr != nil {
+					break
 				}
-				return werr == nil
-			})
-			if werr == nil && arg == "-" && c.out != nil && c.out.pending > 0 {
-				// A live feed on standard input: show each event's alerts
-				// at once rather than when a batch of rows fills.
-				werr = c.out.flush()
-			}
-			if werr == nil && st.events%tickEvery == 0 {
-				werr = c.tick()
-			}
-			if werr != nil {
-				return st, fmt.Errorf("cannot write alerts: %w", werr)
-			}
-			if err != nil {
-				st.errors++
-				fmt.Fprintf(c.errw, "trailwatch: %s\n", clean(err.Error()))
 			}
 		}
-		if err := ctx.Err(); err != nil {
-			return st, err
+		if werr == nil && live(res.Origin) && c.out != nil && c.out.pending > 0 {
+			// A live feed on standard input: show each event's alerts
+			// at once rather than when a batch of rows fills.
+			werr = c.out.flush()
 		}
+		if werr == nil && st.events%tickEvery == 0 {
+			werr = c.tick()
+		}
+		if werr != nil {
+			return st, fmt.Errorf("cannot write alerts: %w", werr)
+		}
+		if err := res.Value.err; err != nil {
+			st.errors++
+			fmt.Fprintf(c.errw, "trailwatch: %s\n", clean(err.Error()))
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return st, err
 	}
 	if c.out == nil {
 		return st, nil

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"log/slog"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -61,67 +60,73 @@ func newPipeline(ctx context.Context, path string, dryRun bool, show func(pipeli
 	return pipeline.New(ctx, cfg, deps)
 }
 
-// run reads every input in order through the pipeline.
+// run reads every input in order through the pipeline. The rules keep no
+// state, so they run where the events are read, on every core (their
+// alerts carry clones of the events, kept until delivery); the detectors,
+// whose state follows each principal's events in order, run here, on one
+// goroutine, in input order, after the rules of each event as
+// Pipeline.Alerts runs them.
 func (r *pipelineRun) run(ctx context.Context, args []string) (checkStats, error) {
 	var st checkStats
 	if r.learn && r.p.Detect() == nil {
 		return st, errors.New("--learn: the configuration runs no detectors")
 	}
-	for _, arg := range args {
-		var events iter.Seq2[*event.Event, error]
-		if arg == "-" {
-			events = r.reader.Stream(ctx, "-", r.stdin)
-		} else {
-			events = r.reader.Paths(ctx, []string{arg})
+	rules := func(ctx context.Context, ev *event.Event) (checked, bool) {
+		if r.learn {
+			return checked{}, true
 		}
-		for ev, err := range events {
-			if err != nil {
-				r.report(&st, err)
-				continue
+		alerts, err := r.p.Rules().Alerts(ctx, ev)
+		return checked{alerts: alerts, err: err}, true
+	}
+	for res := range r.read(ctx, args, rules) {
+		if res.Err != nil {
+			r.report(&st, res.Err)
+			continue
+		}
+		ev := res.Event
+		st.events++
+		r.prog.event(res.Origin.Input)
+		if st.events%tickEvery == 0 {
+			if err := r.tick(); err != nil {
+				return st, fmt.Errorf("cannot write alerts: %w", err)
 			}
-			st.events++
-			r.prog.event(ev.Origin().Input)
-			if st.events%tickEvery == 0 {
-				if err := r.tick(); err != nil {
-					return st, fmt.Errorf("cannot write alerts: %w", err)
-				}
-			}
-			if r.learn {
-				if err := r.p.Detect().Learn(ctx, ev); err != nil {
-					st.errors++
-					fmt.Fprintf(r.errw, "trailwatch: %s\n", clean(err.Error()))
-				}
-				continue
-			}
-			alerts, err := r.p.Alerts(ctx, ev)
-			if err != nil {
+		}
+		if r.learn {
+			if err := r.p.Detect().Learn(ctx, ev); err != nil {
 				st.errors++
 				fmt.Fprintf(r.errw, "trailwatch: %s\n", clean(err.Error()))
 			}
-			for _, a := range alerts {
-				st.alerts++
-				r.prog.alert()
-				st.maxSeverity = max(st.maxSeverity, a.Rule.Severity)
-				if r.out != nil {
-					if err := r.out.write(a); err != nil {
-						return st, fmt.Errorf("cannot write alerts: %w", err)
-					}
-				}
-			}
-			if arg == "-" && r.out != nil && r.out.pending > 0 {
-				// A live feed: show each event's alerts at once.
-				if err := r.out.flush(); err != nil {
+			continue
+		}
+		more, derr := r.p.Observe(ctx, ev)
+		alerts := append(res.Value.alerts, more...)
+		if err := errors.Join(res.Value.err, derr); err != nil {
+			st.errors++
+			fmt.Fprintf(r.errw, "trailwatch: %s\n", clean(err.Error()))
+		}
+		for _, a := range alerts {
+			st.alerts++
+			r.prog.alert()
+			st.maxSeverity = max(st.maxSeverity, a.Rule.Severity)
+			if r.out != nil {
+				if err := r.out.write(a); err != nil {
 					return st, fmt.Errorf("cannot write alerts: %w", err)
 				}
 			}
-			r.pending = append(r.pending, alerts...)
-			if len(r.pending) >= deliverBatch {
-				r.deliver(ctx)
+		}
+		if live(res.Origin) && r.out != nil && r.out.pending > 0 {
+			// A live feed: show each event's alerts at once.
+			if err := r.out.flush(); err != nil {
+				return st, fmt.Errorf("cannot write alerts: %w", err)
 			}
 		}
-		if err := ctx.Err(); err != nil {
-			return st, err
+		r.pending = append(r.pending, alerts...)
+		if len(r.pending) >= deliverBatch {
+			r.deliver(ctx)
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return st, err
 	}
 	r.deliver(ctx)
 	if r.out != nil {

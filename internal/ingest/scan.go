@@ -105,6 +105,12 @@ func (s *scanner) window() ([]byte, error) {
 			return nil, s.stop
 		}
 		if _, err := s.br.Peek(1); err != nil && s.br.Buffered() == 0 {
+			if cerr := s.ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+				// A read that gave up waiting for the context (a
+				// read-ahead) stops like a context check.
+				s.stop = &scanStop{cerr}
+				return nil, s.stop
+			}
 			return nil, err
 		}
 	}
