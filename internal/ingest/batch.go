@@ -56,6 +56,7 @@ type item struct {
 	err     error
 	raw     []byte
 	checked bool // fast: cut by the scanner, checked as records() checks it
+	w       int  // fast: the record's weight
 }
 
 // batch is a run of consecutive results of one input, with what its events
@@ -251,7 +252,7 @@ func (b *batcher[T]) record(raw []byte, origin event.Origin, checked bool) bool 
 	c.weight += w
 	c.big = c.big || w > bigWeight
 	c.fast = true
-	c.items = append(c.items, item{raw: dst, origin: origin, checked: checked})
+	c.items = append(c.items, item{raw: dst, origin: origin, checked: checked, w: w})
 	var zero T
 	c.vals = append(c.vals, zero)
 	if len(c.items) >= batchItems {
@@ -344,10 +345,12 @@ func (b *batcher[T]) flush() {
 }
 
 // budget bounds the memory the batches of a Map hold: the weights of the
-// records in batches not yet given back. The input being consumed (the
-// head) may use all of it; the others leave spare free, the most one
-// record weighs, so that the head can always go on however far the others
-// have read ahead.
+// records in batches not yet given back, at most a quarter more than the
+// most one record may weigh (so at most about 1.25 times what the largest
+// record Paths accepts costs it). The input being consumed (the head) may
+// use all of it; the others leave spare free, the most one record weighs,
+// so that the head can always go on however far the others have read
+// ahead.
 type budget struct {
 	mu     sync.Mutex
 	cond   sync.Cond
@@ -359,7 +362,7 @@ type budget struct {
 }
 
 func newBudget(most int) *budget {
-	g := &budget{max: most + most/2, spare: most}
+	g := &budget{max: most + most/4, spare: most}
 	g.cond.L = &g.mu
 	return g
 }

@@ -54,18 +54,24 @@ type Result[T any] struct {
 // whatever the number of cores.
 //
 // Reading runs as a pipeline: several inputs are read at once, each on a
-// goroutine of its own, which cuts, parses and calls work on each record
-// right after parsing it, while its tree is in that core's cache; a large
-// or remote input is gunzipped on another goroutine; the calling goroutine
-// consumes the results of the inputs before. Memory stays bounded: the
+// goroutine of its own; the records of a local log file are cut there and
+// parsed and run through work on worker goroutines (the fast path, see
+// fast.go); other inputs (standard input, S3 objects, JSON Lines,
+// envelopes) are parsed on their own goroutine, work called right after
+// each parse while the tree is in that core's cache, and a large or remote
+// one is gunzipped on another goroutine; the calling goroutine consumes
+// the results of the inputs before. Memory stays bounded: the
 // batches of results in flight are few and the weight of the events they
 // keep, what parsing them can cost, is bounded in total (see budget), so a
 // hostile input costs about what it costs Paths; Limits apply per input as
 // they do there.
 //
-// work runs on the goroutines reading inputs, concurrently for events of
-// different inputs, never twice at once on one event. It returns its
-// result and whether the consumer needs the event itself: an event not
+// work runs on the goroutines reading inputs and on workers, concurrently
+// for different events, never twice at once on one event; it must have no
+// effect beyond its result, since a file read again (see the package
+// documentation) has work called again on the events before the record
+// that made it so, whose first results were yielded already. It returns
+// its result and whether the consumer needs the event itself: an event not
 // kept is let go at once (its parser reused), which keeps the parsers in
 // the cache; Result.Event is then nil. A kept event stays valid until the
 // next iteration, as with Paths; Clone it to keep it longer (and clone it
@@ -126,6 +132,8 @@ type mapRun[T any] struct {
 	todo    chan *mapInput[T] // inputs for the decoding goroutines
 	work    chan *batch[T]    // batches of the fast path, for the workers
 	free    chan *batch[T]    // batches given back
+	freeMu  sync.Mutex
+	freeB   []*batch[T] // batches given back, the last one first: its memory is warmest
 	parsers chan *event.Parser
 	budget  *budget
 	most    int          // the most one record weighs
@@ -133,6 +141,7 @@ type mapRun[T any] struct {
 
 	readers sync.WaitGroup // the lister, the decoding goroutines, drains
 	workers sync.WaitGroup
+	heavy   event.Parser // the consumer's, for records of the fast path over bigWeight
 
 	onFallback func(input string)
 }
@@ -262,7 +271,9 @@ func (m *mapRun[T]) runWork() {
 		careful := m.careful.Load()
 		for i := range b.items {
 			it := &b.items[i]
-			if it.raw == nil {
+			if it.raw == nil || it.w > bigWeight {
+				// A heavy record is the consumer's: its tree is built
+				// once at a time, as Paths builds it, not once per worker.
 				continue
 			}
 			ev, ok := fastParse(p, it, m.r.lim, careful)
@@ -317,12 +328,14 @@ func changed[T any](mi *mapInput[T]) bool {
 }
 
 func (m *mapRun[T]) getBatch() *batch[T] {
-	select {
-	case b := <-m.free:
+	m.freeMu.Lock()
+	defer m.freeMu.Unlock()
+	if n := len(m.freeB); n > 0 {
+		b := m.freeB[n-1]
+		m.freeB = m.freeB[:n-1]
 		return b
-	default:
-		return newBatch[T]()
 	}
+	return newBatch[T]()
 }
 
 // release gives a consumed batch back.
@@ -337,10 +350,11 @@ func (m *mapRun[T]) release(b *batch[T]) {
 		}
 	}
 	b.reset()
-	select {
-	case m.free <- b:
-	default:
+	m.freeMu.Lock()
+	if len(m.freeB) < 4*maxMapInputs {
+		m.freeB = append(m.freeB, b)
 	}
+	m.freeMu.Unlock()
 }
 
 // consume yields the results of every input in order.
@@ -366,6 +380,19 @@ func (m *mapRun[T]) consumeInput(mi *mapInput[T], yield func(Result[T]) bool) bo
 			<-b.ready
 		}
 		for i, it := range b.items {
+			if i < b.unusual || b.unusual < 0 {
+				if it.raw != nil && it.w > bigWeight {
+					ev, ok := fastParse(&m.heavy, &it, m.r.lim, m.careful.Load())
+					if !ok {
+						b.unusual = i
+					} else {
+						var keep bool
+						if b.vals[i], keep = m.fn(m.ctx, ev); keep {
+							it.ev = ev
+						}
+					}
+				}
+			}
 			if i == b.unusual {
 				m.release(b)
 				return m.fallback(mi, n, yield)

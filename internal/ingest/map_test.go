@@ -369,3 +369,125 @@ func TestMapHostile(t *testing.T) {
 		t.Fatalf("got %d results: %.200q", len(want), want)
 	}
 }
+
+// TestMapPeakHeap is TestPeakHeap for Map on two cores: a log file of
+// 100,000 and one of 400,000 events, read on the fast path, work keeping
+// one event in eight as alerts do; the heap stays flat. It runs only with
+// TRAILWATCH_MEMTEST=1:
+//
+//	TRAILWATCH_MEMTEST=1 go test -run TestMapPeakHeap -v ./internal/ingest
+func TestMapPeakHeap(t *testing.T) {
+	if os.Getenv("TRAILWATCH_MEMTEST") == "" {
+		t.Skip("set TRAILWATCH_MEMTEST=1 to run")
+	}
+	const limit = 32 << 20
+	var peaks []uint64
+	for _, n := range []int{100_000, 400_000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			name := filepath.Join(t.TempDir(), "big.json.gz")
+			f, err := os.Create(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeSynthLog(t, f, n, gzip.BestSpeed)
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			base := ms.HeapInuse
+			var peakInuse, peakSys uint64
+			sample := func() {
+				runtime.ReadMemStats(&ms)
+				peakInuse = max(peakInuse, ms.HeapInuse)
+				peakSys = max(peakSys, ms.HeapSys-ms.HeapReleased)
+			}
+			count := 0
+			work := func(_ context.Context, ev *event.Event) (string, bool) { return ev.ID(), len(ev.ID())%8 == 0 }
+			for res := range Map(context.Background(), New(Options{}), []string{name}, MapOptions{Cores: 2}, work) {
+				if res.Err != nil {
+					t.Fatal(res.Err)
+				}
+				if count++; count%10_000 == 0 {
+					sample()
+				}
+			}
+			sample()
+			if count != n {
+				t.Fatalf("decoded %d events, want %d", count, n)
+			}
+			t.Logf("%d events: peak HeapInuse %.1f MiB (%.1f MiB before), peak HeapSys-HeapReleased %.1f MiB",
+				n, float64(peakInuse)/(1<<20), float64(base)/(1<<20), float64(peakSys)/(1<<20))
+			if peakInuse > limit || peakSys > limit {
+				t.Errorf("peak heap over %d MiB", limit>>20)
+			}
+			peaks = append(peaks, peakInuse)
+		})
+	}
+	if len(peaks) == 2 && peaks[1] > peaks[0]+4<<20 {
+		t.Errorf("peak heap grew from %.1f MiB to %.1f MiB with file size", float64(peaks[0])/(1<<20), float64(peaks[1])/(1<<20))
+	}
+}
+
+// TestMapHeavyRecords reads files of records each holding tens of
+// thousands of values (under the limit, so parsed), on four cores and
+// keeping every event or none: the heap Map needs stays within twice what
+// Paths needs for the same files, since heavy records are parsed one at a
+// time and what the batches in flight may hold is bounded.
+func TestMapHeavyRecords(t *testing.T) {
+	dir := t.TempDir()
+	for f := range 4 {
+		var b bytes.Buffer
+		b.WriteString(`{"Records":[`)
+		for i := range 12 {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"eventVersion":"1.08","eventName":"X","eventSource":"x.amazonaws.com","eventID":"%d-%d","v":[`, f, i)
+			b.Write(bytes.Repeat([]byte("0,"), 45_000))
+			b.WriteString(`0]}`)
+		}
+		b.WriteString(`]}`)
+		writeGzip(t, filepath.Join(dir, fmt.Sprintf("f%d.json.gz", f)), b.Bytes())
+	}
+	peak := func(read func(sample func())) uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		var p uint64
+		read(func() {
+			runtime.ReadMemStats(&ms)
+			p = max(p, ms.HeapInuse)
+		})
+		return p
+	}
+	r := New(Options{})
+	paths := peak(func(sample func()) {
+		for _, err := range r.Paths(context.Background(), []string{dir}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			sample()
+		}
+	})
+	for _, keep := range []bool{true, false} {
+		n := 0
+		got := peak(func(sample func()) {
+			work := func(context.Context, *event.Event) (int, bool) { sample(); return 0, keep }
+			for res := range Map(context.Background(), r, []string{dir}, MapOptions{Cores: 4}, work) {
+				if res.Err != nil {
+					t.Fatal(res.Err)
+				}
+				n++
+				sample()
+			}
+		})
+		t.Logf("keep %v: peak heap %.1f MiB with Paths, %.1f MiB with Map", keep, float64(paths)/(1<<20), float64(got)/(1<<20))
+		if n != 48 {
+			t.Fatalf("%d events, want 48", n)
+		}
+		if got > 2*paths {
+			t.Errorf("keep %v: Map's peak heap %.1f MiB is more than twice Paths's, %.1f MiB", keep, float64(got)/(1<<20), float64(paths)/(1<<20))
+		}
+	}
+}
