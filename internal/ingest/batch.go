@@ -77,6 +77,7 @@ type batch[T any] struct {
 	unusual int
 	ready   chan struct{}
 	kept    []*event.Parser // fast: the parsers of the events work kept
+	wins    []*winBuf       // fast: window buffers its records lie in
 }
 
 func newBatch[T any]() *batch[T] {
@@ -103,6 +104,11 @@ func (b *batch[T]) reset() {
 	b.arena = b.arena[:0]
 	clear(b.kept)
 	b.kept = b.kept[:0]
+	for _, wb := range b.wins {
+		wb.release()
+	}
+	clear(b.wins)
+	b.wins = b.wins[:0]
 }
 
 // heldTree is a parser whose tree an envelope is reading.
@@ -123,6 +129,7 @@ type batcher[T any] struct {
 	held  []heldTree   // innermost last
 	spare []*event.Parser
 	dead  bool // the Map is over: nothing more is wanted
+	win   *window
 }
 
 // weight estimates what parsing raw costs in memory, in units of about 450
@@ -224,9 +231,9 @@ func (b *batcher[T]) take(raw []byte) (*event.Parser, []byte) {
 
 func (b *batcher[T]) parsed(ev *event.Event) { b.pend = ev }
 
-// record keeps a record of the fast path, copied into the batch, for a
-// worker to parse.
-func (b *batcher[T]) record(raw []byte, origin event.Origin, checked bool) bool {
+// record keeps a record of the fast path for a worker to parse: where it
+// lies when that is in the window (inWindow), else copied into the batch.
+func (b *batcher[T]) record(raw []byte, origin event.Origin, checked, inWindow bool) bool {
 	if b.dead {
 		return false
 	}
@@ -242,10 +249,17 @@ func (b *batcher[T]) record(raw []byte, origin event.Origin, checked bool) bool 
 	}
 	c := b.batch()
 	var dst []byte
-	if len(c.arena)+len(raw) <= cap(c.arena) {
+	switch {
+	case inWindow && b.win != nil:
+		dst = raw
+		if wb := b.win.buf; len(c.wins) == 0 || c.wins[len(c.wins)-1] != wb {
+			wb.hold()
+			c.wins = append(c.wins, wb)
+		}
+	case len(c.arena)+len(raw) <= cap(c.arena):
 		c.arena = append(c.arena, raw...)
 		dst = c.arena[c.mark:len(c.arena):len(c.arena)]
-	} else {
+	default:
 		dst = bytes.Clone(raw)
 	}
 	c.mark = len(c.arena)
@@ -264,6 +278,9 @@ func (b *batcher[T]) record(raw []byte, origin event.Origin, checked bool) bool 
 // opened tells the batcher the file it reads, to see whether it changed
 // before reading it again.
 func (b *batcher[T]) opened(info fs.FileInfo) { b.in.info = info }
+
+// useWindow tells the batcher the window its input is read through.
+func (b *batcher[T]) useWindow(w *window) { b.win = w }
 
 func (b *batcher[T]) aborted() <-chan struct{} { return b.m.abort }
 

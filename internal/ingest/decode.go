@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -255,7 +254,7 @@ func (d *decoder) stream(rd io.Reader) bool {
 }
 
 // scan decodes the JSON values in br.
-func (d *decoder) scan(br *bufio.Reader) {
+func (d *decoder) scan(br buffered) {
 	sc := newScanner(d.ctx, br, d.lim)
 	sc.lines = d.lines
 	sc.side = d.side

@@ -54,7 +54,7 @@ func (d *decoder) fastRecords(sc *scanner, idx *int, f fastSink) bool {
 		if cand := cut.candidate(sc.buffered()); cand != nil && !d.run.isCareful() && (len(cand)+1)/2 <= d.lim.MaxValues {
 			// records() would parse the candidate here and take it when
 			// it parses; the worker does, and anything else falls back.
-			if !f.record(cand, d.origin(*idx), false) {
+			if !f.record(cand, d.origin(*idx), false, true) {
 				d.run.halted = true
 				return false
 			}
@@ -74,7 +74,7 @@ func (d *decoder) fastRecords(sc *scanner, idx *int, f fastSink) bool {
 			continue
 		}
 		cut.learn(raw)
-		if !f.record(raw, d.origin(*idx), true) {
+		if !f.record(raw, d.origin(*idx), true, sc.inWindow) {
 			d.run.halted = true
 			return false
 		}
@@ -86,9 +86,10 @@ func (d *decoder) fastRecords(sc *scanner, idx *int, f fastSink) bool {
 // fastSink is a recordSink that takes records unparsed.
 type fastSink interface {
 	// record keeps raw, the record at origin, for a worker to parse;
-	// cut by the scanner rather than the marker when scanned. It returns
-	// false when nothing more is wanted.
-	record(raw []byte, origin event.Origin, scanned bool) bool
+	// cut by the scanner rather than the marker when scanned; lying in
+	// the scanner's window, rather than its side buffer, when inWindow.
+	// It returns false when nothing more is wanted.
+	record(raw []byte, origin event.Origin, scanned, inWindow bool) bool
 }
 
 // fastSinkOf returns the fast sink of a top-level log file of a Map that

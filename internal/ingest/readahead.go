@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -176,8 +175,10 @@ func (a *aheadReader) Close() error {
 // content returns a buffered reader of rd's content, gunzipped when rd
 // starts with the gzip magic bytes, and the function that gives back what
 // it took. In a Map, an input marked ahead (standard input, a large file)
-// or fetched from S3 is read and gunzipped on a goroutine of its own.
-func (d *decoder) content(rd io.Reader) (*bufio.Reader, func(), error) {
+// or fetched from S3 is read and gunzipped on a goroutine of its own, and
+// a file that may take the fast path is read through a window, which
+// keeps its bytes where they are while batches point into them.
+func (d *decoder) content(rd io.Reader) (buffered, func(), error) {
 	r := d.r
 	br := r.getBuf(rd)
 	gz := isGzip(br)
@@ -189,23 +190,30 @@ func (d *decoder) content(rd io.Reader) (*bufio.Reader, func(), error) {
 			return nil, nil, err
 		}
 	}
-	if d.run.out != nil && (d.ahead || d.fetched) {
-		var src io.Reader = br
-		if gz {
-			src = gzipErrs{zr}
-		}
-		a := readAhead(d.ctx, d.run.out.aborted(), src, d.run.out.flush, func() {
+	var (
+		src     io.Reader = br // what the scanner's buffer reads
+		release           = func() {
 			if zr != nil {
 				r.putGzip(zr)
 			}
 			r.putBuf(br)
-		})
-		abr := r.getBuf(a)
-		return abr, func() { r.putBuf(abr); a.Close() }, nil
+		}
+	)
+	if gz {
+		src = gzipErrs{zr}
 	}
-	if !gz {
-		return br, func() { r.putBuf(br) }, nil
+	if d.run.out != nil && (d.ahead || d.fetched) {
+		a := readAhead(d.ctx, d.run.out.aborted(), src, d.run.out.flush, release)
+		src, release = a, func() { a.Close() }
 	}
-	zbr := r.getBuf(gzipErrs{zr})
-	return zbr, func() { r.putBuf(zbr); r.putGzip(zr); r.putBuf(br) }, nil
+	if w, ok := d.run.out.(interface{ useWindow(*window) }); ok && d.run.fast && d.depth == 0 {
+		win := newWindow(src, &r.windows)
+		w.useWindow(win)
+		return win, func() { win.close(); release() }, nil
+	}
+	if !gz && src == io.Reader(br) {
+		return br, release, nil
+	}
+	sbr := r.getBuf(src)
+	return sbr, func() { r.putBuf(sbr); release() }, nil
 }

@@ -50,6 +50,7 @@ type Reader struct {
 	bufs     sync.Pool // *bufio.Reader
 	gzips    sync.Pool // *gzip.Reader
 	decoders sync.Pool // *decoder, with their parsers
+	windows  sync.Pool // *winBuf
 }
 
 // bufSize is the scanner window. Records that fit in it are handed to the
