@@ -56,8 +56,8 @@ func (e *readError) Unwrap() error { return e.err }
 // byte limit. Once stopped it stays stopped: every later call returns the
 // same *scanStop.
 type scanner struct {
-	br       buffered
-	side     []byte
+	br   buffered
+	side []byte
 	// inWindow: the last value returned lies in br's buffer (not side).
 	inWindow bool
 	max      int   // Limits.MaxRecordBytes
