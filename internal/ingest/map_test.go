@@ -170,7 +170,18 @@ func badInputs(t *testing.T) string {
 // order, with the work function's result beside each event.
 func TestMapMatchesPaths(t *testing.T) {
 	bad := badInputs(t)
-	stdin := `{"Records":[{"eventVersion":"1.08","eventID":"stdin-1"},{"eventID":]}`
+	// Standard input holds envelopes: SQS messages carrying a log file (a
+	// bad record in it) and an EventBridge event, and a CloudWatch Logs
+	// payload, read without the fast path and its fallback.
+	cw, err := os.ReadFile("testdata/otel/cloudtrail_log_cw.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdin := string(ingesttest.SQSEvent(
+		ingesttest.GoodLog("00000000-0000-4000-8000-00000000e001", "00000000-0000-4000-8000-00000000e002"),
+		[]byte(`{"Records":[{"eventVersion":"1.08","eventID":"in-sqs-1"},{"eventID":]}`),
+		[]byte(`{"version":"0","id":"e1","detail-type":"AWS API Call via CloudTrail","source":"aws.iam","account":"123456789012","time":"2024-05-01T12:00:00Z","region":"us-east-1","resources":[],"detail":`+string(ingesttest.GoodRecord("00000000-0000-4000-8000-00000000e003"))+`}`),
+	)) + "\n" + string(cw) + "\n" + `{"Records":[{"eventVersion":"1.08","eventID":"stdin-1"},{"eventID":]}`
 	args := []string{bad, "testdata", "no-such-file.json", "-", filepath.Join(bad, "01-bad.json"), "s3://trail-bucket/AWSLogs/x.json.gz", "s3://bucket-only"}
 	for _, lim := range []Limits{{}, {MaxErrors: 3, MaxRecordBytes: 64 << 10, MaxRecords: 3000}} {
 		t.Run(fmt.Sprintf("limits %+v", lim), func(t *testing.T) {
