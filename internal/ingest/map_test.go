@@ -182,22 +182,37 @@ func TestMapMatchesPaths(t *testing.T) {
 		[]byte(`{"Records":[{"eventVersion":"1.08","eventID":"in-sqs-1"},{"eventID":]}`),
 		[]byte(`{"version":"0","id":"e1","detail-type":"AWS API Call via CloudTrail","source":"aws.iam","account":"123456789012","time":"2024-05-01T12:00:00Z","region":"us-east-1","resources":[],"detail":`+string(ingesttest.GoodRecord("00000000-0000-4000-8000-00000000e003"))+`}`),
 	)) + "\n" + string(cw) + "\n" + `{"Records":[{"eventVersion":"1.08","eventID":"stdin-1"},{"eventID":]}`
+	// S3 objects, named as arguments and by a notification in a file, read
+	// ahead on goroutines of their own.
+	var big, broken bytes.Buffer
+	ingesttest.WriteReplicaLog(t, &big, 3000, gzip.BestSpeed)
+	ingesttest.WriteReplicaLog(t, &broken, 500, gzip.BestSpeed)
+	objects := map[string][]byte{
+		"trail-bucket/AWSLogs/x.json.gz":   big.Bytes(),
+		"trail-bucket/AWSLogs/bad.json.gz": broken.Bytes()[:broken.Len()*2/3],
+	}
+	if err := os.WriteFile(filepath.Join(bad, "09-notification.json"), ingesttest.S3Notification("trail-bucket", "AWSLogs/bad.json.gz"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	args := []string{bad, "testdata", "no-such-file.json", "-", filepath.Join(bad, "01-bad.json"), "s3://trail-bucket/AWSLogs/x.json.gz", "s3://bucket-only"}
 	for _, lim := range []Limits{{}, {MaxErrors: 3, MaxRecordBytes: 64 << 10, MaxRecords: 3000}} {
 		t.Run(fmt.Sprintf("limits %+v", lim), func(t *testing.T) {
-			r := New(Options{Limits: lim})
+			r := New(Options{Limits: lim, Fetcher: &fakeFetcher{objects: objects}})
 			want := transcript(t, r.paths(context.Background(), args, strings.NewReader(stdin)))
 			if len(want) < 6000 {
 				t.Fatalf("Paths yielded only %d results", len(want))
 			}
-			errs := 0
+			errs, fetched := 0, 0
 			for _, l := range want {
 				if strings.HasPrefix(l, "error") {
 					errs++
 				}
+				if strings.Contains(l, "s3://trail-bucket/AWSLogs/") {
+					fetched++
+				}
 			}
-			if errs < 20 {
-				t.Fatalf("Paths yielded only %d errors", errs)
+			if errs < 20 || fetched < 2500 {
+				t.Fatalf("Paths yielded only %d errors and %d results from S3 objects", errs, fetched)
 			}
 			for _, o := range []MapOptions{{Cores: 1}, {Cores: 2}, {Cores: 2, Inputs: 1}, {Cores: 3, Inputs: 4}, {Cores: 4, Inputs: 8}} {
 				o.Stdin = strings.NewReader(stdin)
@@ -209,7 +224,7 @@ func TestMapMatchesPaths(t *testing.T) {
 				}
 				// The files with records the fast path cannot read are
 				// read again, the others are not.
-				if o.Cores > 1 && fmt.Sprint(again) != "[01-bad.json s3-event.json 01-bad.json]" {
+				if o.Cores > 1 && fmt.Sprint(again) != "[01-bad.json 09-notification.json s3-event.json 01-bad.json]" {
 					t.Errorf("files read again: %q", again)
 				}
 			}

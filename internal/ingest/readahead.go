@@ -9,11 +9,13 @@ import (
 	"github.com/klauspost/compress/gzip"
 )
 
-// Read-ahead: in a Map, a large input (and standard input, and an S3
-// object) is read, and gunzipped, on a goroutine of its own, a chunk at a
-// time, while its decoder cuts and parses the chunks before. Gunzip is
-// the largest single step of reading a log file, so this is what lets a
-// single file use two cores.
+// Read-ahead: in a Map, an input whose events are parsed where it is read
+// (standard input, an S3 object, a large JSON Lines file) is read, and
+// gunzipped, on a goroutine of its own, a chunk at a time, while its
+// decoder parses the chunks before: gunzip and parsing are the two largest
+// steps of reading, so this is what lets such an input use two cores. The
+// records of a local log file are parsed on workers instead (fast.go), and
+// the file is gunzipped where it is cut.
 const (
 	aheadChunk  = 64 << 10
 	aheadChunks = 4 // chunks per input: 256 KiB read ahead at most

@@ -309,19 +309,21 @@ func (r *Reader) file(ctx context.Context, run *runState, name string, walked bo
 	defer f.Close()
 	d := r.newDecoder(ctx, run, name, "file", yield)
 	d.foreign = walked
-	if run.out != nil {
-		// Small files are many and quick to gunzip where they are read;
-		// a large one is gunzipped on a goroutine of its own.
-		st, err := f.Stat()
-		d.ahead = err != nil || !st.Mode().IsRegular() || st.Size() >= aheadMinSize
-		if o, ok := run.out.(interface{ opened(fs.FileInfo) }); ok && err == nil {
-			o.opened(st)
-		}
-	}
 	// Named JSON Lines files are read line by line from the start, so even
 	// a broken first line costs only itself.
 	n := strings.TrimSuffix(strings.ToLower(name), ".gz")
 	d.lines = strings.HasSuffix(n, ".jsonl") || strings.HasSuffix(n, ".ndjson")
+	if run.out != nil {
+		// In a Map, the records of a log file are parsed on workers,
+		// which leaves the file's own goroutine time to gunzip it; a large
+		// JSON Lines file, whose events are parsed where they are read,
+		// is gunzipped on a goroutine of its own.
+		st, err := f.Stat()
+		d.ahead = d.lines && (err != nil || !st.Mode().IsRegular() || st.Size() >= aheadMinSize)
+		if o, ok := run.out.(interface{ opened(fs.FileInfo) }); ok && err == nil {
+			o.opened(st)
+		}
+	}
 	d.stream(f)
 	d.finish()
 	defer r.putDecoder(d)
