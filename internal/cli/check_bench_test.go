@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"text/tabwriter"
@@ -308,5 +309,32 @@ func BenchmarkCheckFiles(b *testing.B) {
 			b.ReportMetric(float64(n)*float64(b.N)/used.Seconds(), "events/cpu-s")
 			b.ReportMetric(float64(st.alerts), "alerts")
 		})
+	}
+}
+
+// TestWriteReplicaLog writes the replica log file the benchmarks read (the
+// Invictus records repeated with fresh eventIDs, gzipped) to the path in
+// TRAILWATCH_REPLICA, with TRAILWATCH_REPLICA_EVENTS events (default
+// 100,000), to measure the real binary on it; docs/performance.md shows
+// how. Without TRAILWATCH_REPLICA it does nothing.
+func TestWriteReplicaLog(t *testing.T) {
+	name := os.Getenv("TRAILWATCH_REPLICA")
+	if name == "" {
+		t.Skip("set TRAILWATCH_REPLICA to the path of the file to write")
+	}
+	n := 100_000
+	if s := os.Getenv("TRAILWATCH_REPLICA_EVENTS"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil || n < 1 {
+			t.Fatalf("TRAILWATCH_REPLICA_EVENTS %q is not a number of events", s)
+		}
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ingesttest.WriteReplicaLog(t, f, n, gzip.DefaultCompression)
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -19,7 +19,7 @@ import (
 const (
 	// batchItems bounds the results in a batch: small enough that a batch
 	// moves on quickly, large enough that handing it on costs little.
-	batchItems = 64
+	batchItems = 32
 	// batchBytes is the room a batch has for its records' bytes. A record
 	// larger than that gets a buffer of its own.
 	batchBytes = 64 << 10

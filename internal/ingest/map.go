@@ -156,7 +156,7 @@ type mapInput[T any] struct {
 }
 
 // batchesAhead is how many batches of one input wait for the consumer.
-const batchesAhead = 4
+const batchesAhead = 2
 
 func newMapRun[T any](ctx context.Context, r *Reader, fn func(context.Context, *event.Event) (T, bool)) *mapRun[T] {
 	most := min(max(r.lim.MaxValues, 4096), 1<<20)
@@ -164,7 +164,7 @@ func newMapRun[T any](ctx context.Context, r *Reader, fn func(context.Context, *
 		r: r, ctx: ctx, fn: fn,
 		abort:   make(chan struct{}),
 		free:    make(chan *batch[T], 4*maxMapInputs),
-		parsers: make(chan *event.Parser, 4*maxMapInputs*batchItems),
+		parsers: make(chan *event.Parser, 8*batchItems),
 		budget:  newBudget(most),
 		most:    most,
 		careful: new(atomic.Bool),
