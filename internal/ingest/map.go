@@ -131,10 +131,9 @@ type mapRun[T any] struct {
 	order   chan *mapInput[T] // inputs in order, for the consumer
 	todo    chan *mapInput[T] // inputs for the decoding goroutines
 	work    chan *batch[T]    // batches of the fast path, for the workers
-	free    chan *batch[T]    // batches given back
 	freeMu  sync.Mutex
-	freeB   []*batch[T] // batches given back, the last one first: its memory is warmest
-	parsers chan *event.Parser
+	freeB   []*batch[T]        // batches given back, the last one first: its memory is warmest
+	parsers chan *event.Parser // parsers of kept events, given back for the workers
 	budget  *budget
 	most    int          // the most one record weighs
 	careful *atomic.Bool // shared by every input, as in one Paths call
@@ -163,7 +162,6 @@ func newMapRun[T any](ctx context.Context, r *Reader, fn func(context.Context, *
 	return &mapRun[T]{
 		r: r, ctx: ctx, fn: fn,
 		abort:   make(chan struct{}),
-		free:    make(chan *batch[T], 4*maxMapInputs),
 		parsers: make(chan *event.Parser, 8*batchItems),
 		budget:  newBudget(most),
 		most:    most,
