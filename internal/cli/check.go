@@ -210,6 +210,17 @@ type checkStats struct {
 	maxSeverity                                  event.Severity
 }
 
+// checked is what a worker makes of one event: the rules that match it,
+// in the order they are written, and the rules that failed on it.
+type checked struct {
+	m   rule.Matched
+	err error
+}
+
+// live reports whether an event came from standard input, whose alerts are
+// shown as soon as they come.
+func live(o event.Origin) bool { return o.Input == "-" }
+
 // tickEvery is how many events pass between looks at the clock, which
 // redraws the progress line and shows table rows that have waited long.
 const tickEvery = 64
@@ -218,18 +229,28 @@ const tickEvery = 64
 // no longer be written; input and record problems are reported and counted.
 func (c *checker) run(ctx context.Context, args []string) (checkStats, error) {
 	var st checkStats
-	for _, arg := range args {
-		for ev, err := range c.in.events(ctx, arg) {
-			if err != nil {
-				c.report(&st, err)
-				continue
-			}
-			st.events++
-			c.prog.event(ev.Origin().Input)
-			// Alerts are printed while the event is current, so none is
-			// cloned.
-			var werr error
-			err := c.eachAlert(ctx, ev, func(a *event.Alert) bool {
+	// The rules are tried where the event is read, on every core; the
+	// alerts are made here, in input order (a rule with a threshold counts
+	// in order), pointing at the event itself, not a clone, and printed
+	// before the next result.
+	match := func(ctx context.Context, ev *event.Event) (checked, bool) {
+		if ev.Kind().Finding() {
+			return checked{}, true
+		}
+		m, err := c.set.Matches(ctx, ev)
+		return checked{m: m, err: err}, m.Len() > 0
+	}
+	for res := range mapEvents(ctx, c.in, args, match) {
+		if res.Err != nil {
+			c.report(&st, res.Err)
+			continue
+		}
+		st.events++
+		c.prog.event(res.Origin.Input)
+		var werr error
+		err := res.Value.err
+		if ev := res.Event; ev != nil {
+			err = errors.Join(err, c.eachAlert(ctx, ev, res.Value.m, func(a *event.Alert) bool {
 				st.alerts++
 				c.prog.alert()
 				st.maxSeverity = max(st.maxSeverity, a.Rule.Severity)
@@ -237,26 +258,26 @@ func (c *checker) run(ctx context.Context, args []string) (checkStats, error) {
 					werr = c.out.write(a)
 				}
 				return werr == nil
-			})
-			if werr == nil && arg == "-" && c.out != nil && c.out.pending > 0 {
-				// A live feed on standard input: show each event's alerts
-				// at once rather than when a batch of rows fills.
-				werr = c.out.flush()
-			}
-			if werr == nil && st.events%tickEvery == 0 {
-				werr = c.tick()
-			}
-			if werr != nil {
-				return st, fmt.Errorf("cannot write alerts: %w", werr)
-			}
-			if err != nil {
-				st.errors++
-				fmt.Fprintf(c.errw, "trailwatch: %s\n", clean(err.Error()))
-			}
+			}))
 		}
-		if err := ctx.Err(); err != nil {
-			return st, err
+		if werr == nil && live(res.Origin) && c.out != nil && c.out.pending > 0 {
+			// A live feed on standard input: show each event's alerts
+			// at once rather than when a batch of rows fills.
+			werr = c.out.flush()
 		}
+		if werr == nil && st.events%tickEvery == 0 {
+			werr = c.tick()
+		}
+		if werr != nil {
+			return st, fmt.Errorf("cannot write alerts: %w", werr)
+		}
+		if err != nil {
+			st.errors++
+			fmt.Fprintf(c.errw, "trailwatch: %s\n", clean(err.Error()))
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return st, err
 	}
 	if c.out == nil {
 		return st, nil

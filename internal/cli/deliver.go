@@ -75,7 +75,8 @@ func newPipeline(ctx context.Context, path string, dryRun bool, show func(pipeli
 	return pipeline.New(ctx, cfg, deps)
 }
 
-// run reads every input in order through the pipeline. The first failure
+// run reads every input in order through the pipeline (the rules on every
+// core, see mapEvents; the state in order, here). The first failure
 // of the state store ends the run: reading on would fail on every event
 // the detectors or thresholds look at (each after the store's timeout),
 // and count nothing.
@@ -86,82 +87,87 @@ func (r *pipelineRun) run(ctx context.Context, args []string) (checkStats, error
 	}
 	sc := r.p.NewScope()
 	defer r.flushEvery(stateEvery)()
-	var (
-		batched int // events in the batch
-		stopped bool
-	)
+	batched := 0 // events in the batch
 	endBatch := func() {
 		if err := sc.End(ctx); err != nil {
 			st.errors++
 			fmt.Fprintf(r.errw, "trailwatch: %s\n", clean(err.Error()))
 		}
 	}
-	for _, arg := range args {
-		for ev, err := range r.in.events(ctx, arg) {
-			if err != nil {
-				r.report(&st, err)
-				continue
+	// The rules are tried where the events are read, on every core; their
+	// alerts, the thresholds and the detectors, whose state follows each
+	// principal's events in order, run here, in input order.
+	match := func(ctx context.Context, ev *event.Event) (checked, bool) {
+		if r.learn {
+			return checked{}, true
+		}
+		m, err := r.p.Match(ctx, ev)
+		return checked{m: m, err: err}, true
+	}
+	for res := range mapEvents(ctx, r.in, args, match) {
+		if res.Err != nil {
+			r.report(&st, res.Err)
+			continue
+		}
+		ev := res.Event
+		st.events++
+		r.prog.event(res.Origin.Input)
+		if st.events%tickEvery == 0 {
+			if err := r.tick(); err != nil {
+				return st, fmt.Errorf("cannot write alerts: %w", err)
 			}
-			st.events++
-			r.prog.event(ev.Origin().Input)
-			if st.events%tickEvery == 0 {
-				if err := r.tick(); err != nil {
+		}
+		if batched == stateBatch {
+			endBatch()
+			batched = 0
+		}
+		batched++
+		var (
+			alerts []*event.Alert
+			err    error
+		)
+		if r.learn {
+			err = sc.Learn(ctx, ev)
+		} else {
+			alerts, err = sc.AlertsOf(ctx, ev, res.Value.m, res.Value.err)
+		}
+		if err != nil {
+			st.errors++
+			if serr := sc.Err(); serr != nil {
+				fmt.Fprintf(r.errw, "trailwatch: stopped at %s: the state store failed: %s; run the same command again once the store answers (events already counted and alerts already delivered are recognised)\n",
+					ev.Origin(), clean(serr.Error()))
+				break
+			}
+			fmt.Fprintf(r.errw, "trailwatch: %s\n", clean(err.Error()))
+		}
+		for _, a := range alerts {
+			st.alerts++
+			r.prog.alert()
+			st.maxSeverity = max(st.maxSeverity, a.Rule.Severity)
+			if r.out != nil {
+				if err := r.out.write(a); err != nil {
 					return st, fmt.Errorf("cannot write alerts: %w", err)
 				}
 			}
-			if batched == stateBatch {
-				endBatch()
-				batched = 0
-			}
-			batched++
-			var alerts []*event.Alert
-			if r.learn {
-				err = sc.Learn(ctx, ev)
-			} else {
-				alerts, err = sc.Alerts(ctx, ev)
-			}
-			if err != nil {
-				st.errors++
-				if serr := sc.Err(); serr != nil {
-					fmt.Fprintf(r.errw, "trailwatch: stopped at %s: the state store failed: %s; run the same command again once the store answers (events already counted and alerts already delivered are recognised)\n",
-						ev.Origin(), clean(serr.Error()))
-					stopped = true
-					break
-				}
-				fmt.Fprintf(r.errw, "trailwatch: %s\n", clean(err.Error()))
-			}
-			for _, a := range alerts {
-				st.alerts++
-				r.prog.alert()
-				st.maxSeverity = max(st.maxSeverity, a.Rule.Severity)
-				if r.out != nil {
-					if err := r.out.write(a); err != nil {
-						return st, fmt.Errorf("cannot write alerts: %w", err)
-					}
-				}
-			}
-			if arg == "-" && r.out != nil && r.out.pending > 0 {
-				// A live feed: show each event's alerts at once.
-				if err := r.out.flush(); err != nil {
-					return st, fmt.Errorf("cannot write alerts: %w", err)
-				}
-			}
-			if len(alerts) > 0 {
-				if r.pending == nil {
-					r.pending = r.p.NewBatch()
-				}
-				r.pending.AddEvent(alerts...)
-				if r.pending.Len() >= deliverBatch {
-					r.deliver(ctx)
-				}
+		}
+		if live(res.Origin) && r.out != nil && r.out.pending > 0 {
+			// A live feed: show each event's alerts at once.
+			if err := r.out.flush(); err != nil {
+				return st, fmt.Errorf("cannot write alerts: %w", err)
 			}
 		}
-		if stopped {
-			break
+		if len(alerts) > 0 {
+			if r.pending == nil {
+				r.pending = r.p.NewBatch()
+			}
+			r.pending.AddEvent(alerts...)
+			if r.pending.Len() >= deliverBatch {
+				r.deliver(ctx)
+			}
 		}
-		if err := ctx.Err(); err != nil {
-			return st, errors.Join(err, sc.End(context.WithoutCancel(ctx)))
-		}
+	}
+	if err := ctx.Err(); err != nil {
+		return st, errors.Join(err, sc.End(context.WithoutCancel(ctx)))
 	}
 	if batched > 0 {
 		endBatch()

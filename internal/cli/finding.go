@@ -19,12 +19,12 @@ func statelessAlerts(ctx context.Context, set *rule.Set, ev *event.Event) ([]*ev
 	return set.Alerts(ctx, ev)
 }
 
-// eachAlert calls fn with each alert ev raises without state: the rules'
-// alerts, or for a GuardDuty or Security Hub event its findings' alerts.
-// It stops when fn returns false.
-func (c *checker) eachAlert(ctx context.Context, ev *event.Event, fn func(*event.Alert) bool) error {
+// eachAlert calls fn with each alert ev raises given the rules that match
+// it (rule.Set.Matches): the rules' alerts, or for a GuardDuty or Security
+// Hub event its findings' alerts. It stops when fn returns false.
+func (c *checker) eachAlert(ctx context.Context, ev *event.Event, m rule.Matched, fn func(*event.Alert) bool) error {
 	if !ev.Kind().Finding() {
-		return c.set.Each(ctx, ev, fn)
+		return c.set.EachOf(ctx, ev, m, fn)
 	}
 	if c.findings == nil {
 		c.findings = finding.New(finding.Options{})

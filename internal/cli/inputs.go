@@ -378,3 +378,63 @@ func bucketRegion(ctx context.Context, c *s3.Client, bucket string) string {
 	}
 	return ""
 }
+
+// picked is a result of mapEvents's work with whether the event is in the
+// selection.
+type picked[T any] struct {
+	v  T
+	in bool
+}
+
+// mapEvents yields the events of args within the selection, in order,
+// each with what work made of it, and the problems of reading them, as
+// ingest.Map does. Runs of files, folders, S3 objects and standard input
+// are read by ingest.Map, which keeps every core busy (work runs on its
+// workers, concurrently for different events); an S3 prefix or CloudTrail's
+// event history is read in order on this goroutine, work called as each
+// event comes. Either way the results come in input order, so the output
+// does not depend on the number of cores.
+func mapEvents[T any](ctx context.Context, in *inputs, args []string, work func(context.Context, *event.Event) (T, bool)) iter.Seq[ingest.Result[T]] {
+	sequential := func(arg string) bool { return archive.IsPrefix(arg) || lookup.IsURI(arg) }
+	pick := func(ctx context.Context, ev *event.Event) (picked[T], bool) {
+		if !in.sel.match(ev) {
+			return picked[T]{}, false
+		}
+		v, keep := work(ctx, ev)
+		return picked[T]{v: v, in: true}, keep
+	}
+	return func(yield func(ingest.Result[T]) bool) {
+		for i := 0; i < len(args); {
+			if sequential(args[i]) {
+				for ev, err := range in.events(ctx, args[i]) {
+					res := ingest.Result[T]{Err: err}
+					if err == nil {
+						var keep bool
+						res.Origin = ev.Origin()
+						if res.Value, keep = work(ctx, ev); keep {
+							res.Event = ev
+						}
+					}
+					if !yield(res) {
+						return
+					}
+				}
+				i++
+				continue
+			}
+			j := i + 1
+			for j < len(args) && !sequential(args[j]) {
+				j++
+			}
+			for res := range ingest.Map(ctx, in.reader, args[i:j], ingest.MapOptions{Stdin: in.stdin}, pick) {
+				if res.Err == nil && !res.Value.in {
+					continue
+				}
+				if !yield(ingest.Result[T]{Event: res.Event, Origin: res.Origin, Value: res.Value.v, Err: res.Err}) {
+					return
+				}
+			}
+			i = j
+		}
+	}
+}

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/trailwatch/trailwatch/internal/event"
 )
 
 // benchEvents is the size of the benchmark log file.
@@ -75,4 +79,40 @@ func BenchmarkGunzipOnly(b *testing.B) {
 	cpu := cpuTime() - cpu0
 	b.ReportMetric(float64(benchEvents*b.N)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(benchEvents*b.N)/cpu.Seconds(), "events/cpu-s")
+}
+
+// BenchmarkMap decodes the same file as BenchmarkDecodeGzip with Map,
+// reading each event's ID in the work function, to compare one core with
+// several: go test -bench 'DecodeGzip|Map$|GunzipOnly' -cpu 1,2.
+func BenchmarkMap(b *testing.B) {
+	name := filepath.Join(b.TempDir(), "bench.json.gz")
+	if err := os.WriteFile(name, synthLogBytes(b, benchEvents), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	r := New(Options{})
+	ctx := context.Background()
+	work := func(_ context.Context, ev *event.Event) (bool, bool) { return ev.ID() != "", false }
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	total := 0
+	for b.Loop() {
+		count := 0
+		for res := range Map(ctx, r, []string{name}, MapOptions{}, work) {
+			if res.Err != nil {
+				b.Fatal(res.Err)
+			}
+			if !res.Value {
+				b.Fatal("event without id")
+			}
+			count++
+		}
+		if count != benchEvents {
+			b.Fatalf("decoded %d events, want %d", count, benchEvents)
+		}
+		total += count
+	}
+	cpu := cpuTime() - cpu0
+	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(total)/cpu.Seconds(), "events/cpu-s")
 }

@@ -1,16 +1,15 @@
 package ingest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"strings"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/valyala/fastjson"
@@ -35,25 +34,34 @@ type decoder struct {
 	fetched bool   // inside a fetched S3 object, which may not name further objects
 	lines   bool   // the input is named as JSON Lines (.jsonl, .ndjson)
 	version string // the S3 object version a notification names
+	ahead   bool   // in a Map, the input is read ahead on a goroutine of its own
 	yield   func(*event.Event, error) bool
 	run     *runState   // shared by every decoder of one iteration
 	in      *inputState // shared by the decoders of one input
 	owns    bool        // d opened in: its finish closes the input
 	msgIdx  int         // for a message read as a stream of its own (awslogs data), its index in the input; else -1
 
-	ep  event.Parser // whole documents and streamed records
-	lp  event.Parser // records cut out of a parsed document
-	buf []byte       // marshalled records for lp
+	ep   event.Parser // whole documents and streamed records
+	lp   event.Parser // records cut out of a parsed document
+	buf  []byte       // marshalled records for lp
+	side []byte       // the scanner's copy of records that span its window
+	big  bool         // a large record passed through: not reused (putDecoder)
 
 	depth int // envelopes and fetched objects this input is nested in
 }
 
 // runState is what every decoder of one iteration (one Stream, Payload or
-// Paths) shares.
+// Paths) shares; in a Map, each input has its own and they share careful.
 type runState struct {
-	halted  bool // the consumer stopped, or the context is done
-	n       int  // records read, for the periodic context check
-	careful bool // a record failed to parse: check each before parsing it
+	halted  bool         // the consumer stopped, or the context is done
+	n       int          // records read, for the periodic context check
+	careful *atomic.Bool // a record failed to parse: check each before parsing it
+	// out keeps the events of a Map in batches; nil when events are
+	// yielded straight from the decoders' own parsers.
+	out recordSink
+	// fast: the input is a local file of a Map, whose log file records
+	// may take the fast path (fastRecords).
+	fast bool
 }
 
 // inputState is what the decoders of one input share: one file, S3 object
@@ -76,7 +84,10 @@ const maxDepth = 8
 // newDecoder returns a decoder for one input of an iteration; run is shared
 // by the inputs of that iteration.
 func (r *Reader) newDecoder(ctx context.Context, run *runState, name, path string, yield func(*event.Event, error) bool) *decoder {
-	return &decoder{r: r, ctx: ctx, lim: r.lim, name: name, path: path, yield: yield, run: run, in: &inputState{}, owns: true, msgIdx: -1}
+	d := r.getDecoder()
+	*d = decoder{r: r, ctx: ctx, lim: r.lim, name: name, path: path, yield: yield, run: run, in: &inputState{}, owns: true, msgIdx: -1,
+		ep: d.ep, lp: d.lp, buf: d.buf[:0], side: d.side[:0]}
+	return d
 }
 
 // child returns a decoder for a nested document. name "" keeps d's name;
@@ -226,65 +237,6 @@ func (d *decoder) finish() {
 	in.omittedErrs, in.omittedSkips = 0, 0
 }
 
-// parse parses raw with p once its shape is within the limits: a record
-// that could hold more values than MaxValues (one value takes at least two
-// bytes with its comma) is counted first, without allocating.
-//
-// After the first record of the iteration that does not parse, every
-// record is also checked before the parser sees it: the parser's error for
-// a record nested hundreds deep costs it milliseconds (its message grows at
-// every level), so a file of such records would cost minutes, and an
-// ordinary file has no bad record at all.
-func (d *decoder) parse(p *event.Parser, raw []byte, idx int) (*event.Event, error) {
-	if d.run.careful || (len(raw)+1)/2 > d.lim.MaxValues {
-		if err := checkShape(raw, d.lim.MaxValues); err != nil {
-			return nil, err
-		}
-		if d.run.careful && !json.Valid(raw) {
-			return nil, invalidJSON(raw)
-		}
-	}
-	ev, err := p.Parse(raw, d.origin(idx))
-	if err != nil {
-		d.run.careful = true
-		return nil, d.parseErr(raw, err)
-	}
-	return ev, nil
-}
-
-// invalidJSON says where raw, which is not valid JSON, goes wrong.
-func invalidJSON(raw []byte) error {
-	var v json.RawMessage
-	err := json.Unmarshal(raw, &v)
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Errorf("invalid JSON: %s at byte offset %d of the record", shorten(se.Error(), 120), se.Offset)
-	}
-	return errors.New("invalid JSON")
-}
-
-// parseErr restates an event.Parser error without its origin prefix, which
-// the RecordError adds. A record the parser refused for its depth is named
-// as such; the parser's own message repeats itself once per level.
-func (d *decoder) parseErr(raw []byte, err error) error {
-	if errors.Is(err, event.ErrNotObject) {
-		return event.ErrNotObject
-	}
-	if shapeErr := checkShape(raw, d.lim.MaxValues); shapeErr != nil {
-		return shapeErr
-	}
-	if u := errors.Unwrap(err); u != nil {
-		return &jsonError{u}
-	}
-	return err
-}
-
-// jsonError is a parser's complaint, cut to a readable length.
-type jsonError struct{ err error }
-
-func (e *jsonError) Error() string { return "invalid JSON: " + shorten(e.err.Error(), 240) }
-func (e *jsonError) Unwrap() error { return e.err }
-
 // stream decodes rd, gunzipping it when it starts with the gzip magic bytes.
 // It returns false when the consumer stopped or the context is done.
 func (d *decoder) stream(rd io.Reader) bool {
@@ -292,29 +244,24 @@ func (d *decoder) stream(rd io.Reader) bool {
 		d.stop(0, err)
 		return false
 	}
-	br := d.r.getBuf(rd)
-	defer d.r.putBuf(br)
-	if isGzip(br) {
-		zr, err := gunzip(br)
-		if err != nil {
-			d.inputErr(err)
-			return !d.run.halted
-		}
-		defer zr.Close()
-		zbr := d.r.getBuf(gzipErrs{zr})
-		defer d.r.putBuf(zbr)
-		br = zbr
+	br, release, err := d.content(rd)
+	if err != nil {
+		d.inputErr(err)
+		return !d.run.halted
 	}
+	defer release()
 	d.scan(br)
 	return !d.run.halted
 }
 
 // scan decodes the JSON values in br.
-func (d *decoder) scan(br *bufio.Reader) {
+func (d *decoder) scan(br buffered) {
 	sc := newScanner(d.ctx, br, d.lim)
 	sc.lines = d.lines
+	sc.side = d.side
 	sc.skipBOM()
 	d.top(sc)
+	d.side = sc.side
 }
 
 // top reads the top-level JSON values of an input one after another: a
@@ -500,6 +447,9 @@ func skipWS(b []byte, i int) int {
 // records streams the elements of a top-level Records array and then the
 // rest of its object. It returns false when reading must stop.
 func (d *decoder) records(sc *scanner, idx *int) bool {
+	if f := d.fastSinkOf(); f != nil {
+		return d.fastRecords(sc, idx, f)
+	}
 	var cut recordCut
 	for first := true; ; first = false {
 		c, _, err := sc.peek()
@@ -528,8 +478,8 @@ func (d *decoder) records(sc *scanner, idx *int) bool {
 		// A candidate long enough to hold more values than the limit,
 		// or any record once one has failed, goes the slow way, where it
 		// is checked first.
-		if cand := cut.candidate(sc.buffered()); cand != nil && !d.run.careful && (len(cand)+1)/2 <= d.lim.MaxValues {
-			if ev, err := d.ep.Parse(cand, d.origin(*idx)); err == nil {
+		if cand := cut.candidate(sc.buffered()); cand != nil && !d.run.isCareful() && (len(cand)+1)/2 <= d.lim.MaxValues {
+			if ev, err := d.parseCut(cand, *idx); err == nil {
 				cut.hit()
 				sc.discard(len(cand))
 				if !d.parsed(ev, *idx) {
@@ -672,7 +622,7 @@ func (d *decoder) array(sc *scanner, idx *int) bool {
 
 // record handles one element of a streamed Records array: the hot path.
 func (d *decoder) record(raw []byte, idx int) bool {
-	ev, err := d.parse(&d.ep, raw, idx)
+	ev, err := d.parseOwned(&d.ep, raw, idx)
 	if err != nil {
 		return d.recordErr(idx, err)
 	}
@@ -683,6 +633,7 @@ func (d *decoder) record(raw []byte, idx int) bool {
 func (d *decoder) parsed(ev *event.Event, idx int) bool {
 	v := ev.Value()
 	if isEnvelopeRecord(v) {
+		defer d.hold(ev)()
 		return d.envelopeRecord(v, idx)
 	}
 	if !looksLikeCloudTrail(v) {
@@ -724,10 +675,12 @@ func (d *decoder) doc(raw []byte, idx int) bool {
 	if n, _ := matchRecordsPrefix(raw); n > 0 {
 		return d.docRecords(raw, n)
 	}
-	ev, err := d.parse(&d.ep, raw, idx)
+	ev, err := d.parseOwned(&d.ep, raw, idx)
 	if err != nil {
 		return d.recordErr(idx, err)
 	}
+	// An envelope's tree is read while the events it carries are parsed.
+	defer d.hold(ev)()
 	v := ev.Value()
 	switch {
 	case v.Get("Records") != nil:
@@ -798,7 +751,7 @@ func (d *decoder) element(v *fastjson.Value, idx int) bool {
 // leaf yields v, a CloudTrail record inside a parsed document.
 func (d *decoder) leaf(v *fastjson.Value, idx int) bool {
 	d.buf = v.MarshalTo(d.buf[:0])
-	ev, err := d.parse(&d.lp, d.buf, idx)
+	ev, err := d.parseOwned(&d.lp, d.buf, idx)
 	if err != nil {
 		return d.recordErr(idx, err)
 	}
@@ -1087,7 +1040,7 @@ func (d *decoder) logsData(v *fastjson.Value, idx int) bool {
 			continue
 		}
 		b, _ := msg.StringBytes()
-		ev, err := c.parse(&c.lp, b, i)
+		ev, err := c.parseOwned(&c.lp, b, i)
 		if err != nil {
 			id := le.GetStringBytes("id")
 			if errors.Is(err, ErrLimit) {

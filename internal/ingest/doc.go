@@ -26,5 +26,17 @@
 // wrapping a *StoppedError that says where reading stopped; past the first
 // few errors of an input, the rest are counted and summarised once.
 //
+// Map reads the same inputs as Paths on every core and yields exactly what
+// Paths yields, in the same order: several inputs are read at once; a
+// large input is gunzipped on a goroutine of its own; the records of a
+// local log file are cut on the input's goroutine and parsed and run
+// through the caller's work function on workers. Records the workers
+// cannot read exactly as the decoder would (a record that does not parse,
+// an envelope, one that is not CloudTrail) make the file be read again the
+// ordinary way, so real log files take the fast path and anything else
+// still gets the decoder's answer. What the batches in flight hold is
+// bounded (see budget), heavy records are parsed one at a time, and the
+// Limits apply per input as they do to Paths.
+//
 // A Reader is safe for concurrent use; each iterator it returns is not.
 package ingest

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/gzip"
 
@@ -43,10 +44,13 @@ type Options struct {
 // Reader decodes CloudTrail events from files, payloads and streams. It is
 // safe for concurrent use; the iterators it returns are not.
 type Reader struct {
-	fetcher Fetcher
-	log     *slog.Logger
-	lim     Limits
-	bufs    sync.Pool // *bufio.Reader
+	fetcher  Fetcher
+	log      *slog.Logger
+	lim      Limits
+	bufs     sync.Pool // *bufio.Reader
+	gzips    sync.Pool // *gzip.Reader
+	decoders sync.Pool // *decoder, with their parsers
+	windows  sync.Pool // *winBuf
 }
 
 // bufSize is the scanner window. Records that fit in it are handed to the
@@ -68,9 +72,10 @@ func New(o Options) *Reader {
 // until the next iteration; Clone it to keep it.
 func (r *Reader) Stream(ctx context.Context, name string, rd io.Reader) iter.Seq2[*event.Event, error] {
 	return func(yield func(*event.Event, error) bool) {
-		d := r.newDecoder(ctx, &runState{}, name, "file", yield)
+		d := r.newDecoder(ctx, newRun(), name, "file", yield)
 		d.stream(rd)
 		d.finish()
+		r.putDecoder(d)
 	}
 }
 
@@ -85,9 +90,10 @@ func (r *Reader) Stream(ctx context.Context, name string, rd io.Reader) iter.Seq
 // its MessageID. Each event is valid until the next iteration.
 func (r *Reader) Payload(ctx context.Context, name string, payload []byte) iter.Seq2[*event.Event, error] {
 	return func(yield func(*event.Event, error) bool) {
-		d := r.newDecoder(ctx, &runState{}, name, "", yield)
+		d := r.newDecoder(ctx, newRun(), name, "", yield)
 		d.stream(bytes.NewReader(payload))
 		d.finish()
+		r.putDecoder(d)
 	}
 }
 
@@ -95,53 +101,98 @@ func (r *Reader) Payload(ctx context.Context, name string, payload []byte) iter.
 // (walked recursively for .json, .json.gz, .jsonl, .ndjson and .gz files;
 // others are passed over), "-" for standard input (read from os.Stdin; the
 // CLI passes its own reader to Stream instead), or s3://bucket/key for one
-// S3 object.
+// S3 object. Map reads the same arguments on every core.
 func (r *Reader) Paths(ctx context.Context, args []string) iter.Seq2[*event.Event, error] {
 	return r.paths(ctx, args, os.Stdin)
 }
 
 func (r *Reader) paths(ctx context.Context, args []string, stdin io.Reader) iter.Seq2[*event.Event, error] {
 	return func(yield func(*event.Event, error) bool) {
-		run := &runState{}
-		for _, arg := range args {
-			if err := ctx.Err(); err != nil {
-				yield(nil, &InputError{Input: arg, Err: err})
-				return
-			}
-			if !r.path(ctx, run, arg, stdin, yield) {
-				return
-			}
+		run := newRun()
+		r.inputs(ctx, args, func(in input) bool {
+			return r.read(ctx, run, in, stdin, yield)
+		})
+	}
+}
+
+// newRun returns the state of one iteration.
+func newRun() *runState { return &runState{careful: new(atomic.Bool)} }
+
+// isCareful reports whether records are checked before they are parsed.
+func (run *runState) isCareful() bool { return run.careful.Load() }
+
+// setCareful makes every later record of the iteration checked first.
+func (run *runState) setCareful() {
+	if !run.careful.Load() {
+		run.careful.Store(true)
+	}
+}
+
+// input is one input of a Paths call or a Map: a file, standard input or
+// an S3 object, or a failure met while listing them, reported in its
+// place.
+type input struct {
+	kind inputKind
+	name string
+	// walked is set for a file met in a directory walk, which is skipped
+	// with a reason rather than reported when it is not JSON.
+	walked bool
+	err    error // inputFailed: the error to yield
+}
+
+type inputKind uint8
+
+const (
+	inputFile inputKind = iota
+	inputStdin
+	inputS3
+	inputFailed
+)
+
+// inputs calls each with the inputs args name, in order: files, the files
+// of directories (walked in lexical order), standard input, S3 objects, and
+// in their place the arguments and directory entries that cannot be read.
+// It stops when each returns false, and after an input that reports the
+// context done.
+func (r *Reader) inputs(ctx context.Context, args []string, each func(input) bool) {
+	for _, arg := range args {
+		if err := ctx.Err(); err != nil {
+			each(input{kind: inputFailed, name: arg, err: &InputError{Input: arg, Err: err}})
+			return
+		}
+		if !r.argInputs(ctx, arg, each) {
+			return
 		}
 	}
 }
 
-// path reads one argument; it returns false when the consumer stopped.
-func (r *Reader) path(ctx context.Context, run *runState, arg string, stdin io.Reader, yield func(*event.Event, error) bool) bool {
+// argInputs lists the inputs of one argument; it returns false when each
+// did.
+func (r *Reader) argInputs(ctx context.Context, arg string, each func(input) bool) bool {
+	failed := func(name string, err error) bool {
+		return each(input{kind: inputFailed, name: name, err: &InputError{Input: name, Err: err}})
+	}
 	switch {
 	case arg == "-":
-		d := r.newDecoder(ctx, run, "-", "file", yield)
-		d.stream(stdin)
-		d.finish()
-		return !d.run.halted
+		return each(input{kind: inputStdin, name: "-"})
 	case strings.HasPrefix(arg, "s3://"):
 		bucket, key, _ := strings.Cut(strings.TrimPrefix(arg, "s3://"), "/")
 		if bucket == "" || key == "" || strings.HasSuffix(key, "/") {
-			return yield(nil, &InputError{Input: arg, Err: errors.New("name one S3 object as s3://bucket/key (prefixes are not listed here)")})
+			return failed(arg, errors.New("name one S3 object as s3://bucket/key (prefixes are not listed here)"))
 		}
-		d := r.newDecoder(ctx, run, arg, "s3", yield)
-		return d.fetch(bucket, key, -1)
+		return each(input{kind: inputS3, name: arg})
 	}
 	info, err := os.Stat(arg)
 	if err != nil {
-		return yield(nil, &InputError{Input: arg, Err: unwrapPath(err)})
+		return failed(arg, unwrapPath(err))
 	}
 	if !info.IsDir() {
-		return r.file(ctx, run, arg, false, yield)
+		return each(input{kind: inputFile, name: arg})
 	}
 	cont := true
 	walkErr := filepath.WalkDir(arg, func(p string, de fs.DirEntry, err error) error {
 		if err != nil {
-			if !yield(nil, &InputError{Input: p, Err: unwrapPath(err)}) {
+			if !failed(p, unwrapPath(err)) {
 				cont = false
 				return filepath.SkipAll
 			}
@@ -174,23 +225,52 @@ func (r *Reader) path(ctx context.Context, run *runState, arg string, stdin io.R
 			return nil
 		}
 		if ctx.Err() != nil {
-			yield(nil, &InputError{Input: p, Err: ctx.Err()})
+			failed(p, ctx.Err())
 			cont = false
 			return filepath.SkipAll
 		}
 		// A file met in a walk (an AWSLogs/ tree also holds VPC flow logs
 		// and load balancer logs) is skipped with a reason when it is not
 		// JSON; a file named on the command line is an error.
-		if !r.file(ctx, run, p, true, yield) {
+		if !each(input{kind: inputFile, name: p, walked: true}) {
 			cont = false
 			return filepath.SkipAll
 		}
 		return nil
 	})
 	if walkErr != nil && cont {
-		return yield(nil, &InputError{Input: arg, Err: walkErr})
+		return failed(arg, walkErr)
 	}
 	return cont
+}
+
+// read decodes one input; it returns false when the consumer stopped or
+// the context is done.
+func (r *Reader) read(ctx context.Context, run *runState, in input, stdin io.Reader, yield func(*event.Event, error) bool) bool {
+	switch in.kind {
+	case inputFailed:
+		if run.halted {
+			return false
+		}
+		if !yield(nil, in.err) {
+			run.halted = true
+			return false
+		}
+		return true
+	case inputStdin:
+		d := r.newDecoder(ctx, run, "-", "file", yield)
+		d.ahead = true
+		d.stream(stdin)
+		d.finish()
+		defer r.putDecoder(d)
+		return !d.run.halted
+	case inputS3:
+		bucket, key, _ := strings.Cut(strings.TrimPrefix(in.name, "s3://"), "/")
+		d := r.newDecoder(ctx, run, in.name, "s3", yield)
+		defer r.putDecoder(d)
+		return d.fetch(bucket, key, -1)
+	}
+	return r.file(ctx, run, in.name, in.walked, yield)
 }
 
 // logFileName reports whether a file met in a directory walk is read.
@@ -217,7 +297,14 @@ func unwrapPath(err error) error {
 func (r *Reader) file(ctx context.Context, run *runState, name string, walked bool, yield func(*event.Event, error) bool) bool {
 	f, err := os.Open(name)
 	if err != nil {
-		return yield(nil, &InputError{Input: name, Err: unwrapPath(err)})
+		if run.halted {
+			return false
+		}
+		if !yield(nil, &InputError{Input: name, Err: unwrapPath(err)}) {
+			run.halted = true
+			return false
+		}
+		return true
 	}
 	defer f.Close()
 	d := r.newDecoder(ctx, run, name, "file", yield)
@@ -226,9 +313,44 @@ func (r *Reader) file(ctx context.Context, run *runState, name string, walked bo
 	// a broken first line costs only itself.
 	n := strings.TrimSuffix(strings.ToLower(name), ".gz")
 	d.lines = strings.HasSuffix(n, ".jsonl") || strings.HasSuffix(n, ".ndjson")
+	if run.out != nil {
+		// In a Map, the records of a log file are parsed on workers,
+		// which leaves the file's own goroutine time to gunzip it; a large
+		// JSON Lines file, whose events are parsed where they are read,
+		// is gunzipped on a goroutine of its own.
+		st, err := f.Stat()
+		d.ahead = d.lines && (err != nil || !st.Mode().IsRegular() || st.Size() >= aheadMinSize)
+		if o, ok := run.out.(interface{ opened(fs.FileInfo) }); ok && err == nil {
+			o.opened(st)
+		}
+	}
 	d.stream(f)
 	d.finish()
+	defer r.putDecoder(d)
 	return !d.run.halted
+}
+
+// getDecoder returns a decoder to reuse: its parsers have grown to the
+// records they parsed, which a new one would allocate again (for every one
+// of many small files).
+func (r *Reader) getDecoder() *decoder {
+	if d, ok := r.decoders.Get().(*decoder); ok {
+		return d
+	}
+	return new(decoder)
+}
+
+// bigRecord is the size above which a record leaves its decoder out of
+// reuse, so that the memory a large record made a parser take is not kept.
+const bigRecord = 1 << 20
+
+// putDecoder gives back a top-level decoder whose input is read.
+func (r *Reader) putDecoder(d *decoder) {
+	if d.big || cap(d.side) > bigRecord || cap(d.buf) > bigRecord {
+		return
+	}
+	d.yield, d.run, d.in, d.ctx = nil, nil, nil, nil
+	r.decoders.Put(d)
 }
 
 func (r *Reader) getBuf(rd io.Reader) *bufio.Reader {
@@ -296,11 +418,27 @@ func (c *capped) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// gunzip returns a reader of the decompressed stream.
-func gunzip(br *bufio.Reader) (*gzip.Reader, error) {
-	zr, err := gzip.NewReader(br)
+// gunzip returns a reader of the decompressed stream. Readers are reused
+// (their state is tens of kilobytes, which many small files would
+// otherwise allocate one each); putGzip gives one back.
+func (r *Reader) gunzip(br *bufio.Reader) (*gzip.Reader, error) {
+	zr, _ := r.gzips.Get().(*gzip.Reader)
+	var err error
+	if zr == nil {
+		zr, err = gzip.NewReader(br)
+	} else {
+		err = zr.Reset(br)
+	}
 	if err != nil {
+		if zr != nil {
+			r.putGzip(zr)
+		}
 		return nil, fmt.Errorf("gzip stream could not be opened: %w", err)
 	}
 	return zr, nil
+}
+
+func (r *Reader) putGzip(zr *gzip.Reader) {
+	zr.Close()
+	r.gzips.Put(zr)
 }

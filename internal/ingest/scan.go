@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -57,8 +56,10 @@ func (e *readError) Unwrap() error { return e.err }
 // byte limit. Once stopped it stays stopped: every later call returns the
 // same *scanStop.
 type scanner struct {
-	br       *bufio.Reader
-	side     []byte
+	br   buffered
+	side []byte
+	// inWindow: the last value returned lies in br's buffer (not side).
+	inWindow bool
 	max      int   // Limits.MaxRecordBytes
 	maxBytes int64 // Limits.MaxInputBytes, or a message's own limit
 	ctx      context.Context
@@ -74,7 +75,7 @@ type scanStop struct{ err error }
 func (e *scanStop) Error() string { return e.err.Error() }
 func (e *scanStop) Unwrap() error { return e.err }
 
-func newScanner(ctx context.Context, br *bufio.Reader, lim Limits) *scanner {
+func newScanner(ctx context.Context, br buffered, lim Limits) *scanner {
 	return &scanner{br: br, max: lim.MaxRecordBytes, maxBytes: lim.MaxInputBytes, ctx: ctx}
 }
 
@@ -105,6 +106,12 @@ func (s *scanner) window() ([]byte, error) {
 			return nil, s.stop
 		}
 		if _, err := s.br.Peek(1); err != nil && s.br.Buffered() == 0 {
+			if cerr := s.ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+				// A read that gave up waiting for the context (a
+				// read-ahead) stops like a context check.
+				s.stop = &scanStop{cerr}
+				return nil, s.stop
+			}
 			return nil, err
 		}
 	}
@@ -190,6 +197,7 @@ func (s *scanner) value() (v []byte, multiline bool, err error) {
 					if tooLarge {
 						return nil, st.multiline, s.tooLarge()
 					}
+					s.inWindow = false
 					return s.side, st.multiline, nil
 				}
 				return nil, st.multiline, &syntaxError{off: s.off, eof: true}
@@ -214,9 +222,11 @@ func (s *scanner) value() (v []byte, multiline bool, err error) {
 				return nil, st.multiline, s.tooLarge()
 			case len(s.side) == 0:
 				v = buf[:n:n]
+				s.inWindow = true
 			default:
 				s.side = append(s.side, buf[:n]...)
 				v = s.side
+				s.inWindow = false
 			}
 			s.discard(n)
 			return v, st.multiline, nil

@@ -518,11 +518,33 @@ func (p *Pipeline) Alerts(ctx context.Context, ev *event.Event) ([]*event.Alert,
 }
 
 func (p *Pipeline) alerts(ctx context.Context, ev *event.Event, rules *rule.Set, builtin *detect.Set) ([]*event.Alert, error) {
+	m, err := p.match(ctx, ev, rules)
+	return p.alertsOf(ctx, ev, rules, builtin, m, err)
+}
+
+// Match is the half of Alerts that keeps no state: the rules that match ev
+// (rule.Set.Matches; nothing for a finding event, whose alerts are its
+// findings'). It is safe to call on many goroutines at once, for different
+// events; Scope.AlertsOf then makes the alerts on one goroutine, in input
+// order, since thresholds and detectors count in order. Alerts(ctx, ev) is
+// AlertsOf(ctx, ev, Match(ctx, ev)) on a Scope.
+func (p *Pipeline) Match(ctx context.Context, ev *event.Event) (rule.Matched, error) {
+	return p.match(ctx, ev, p.rules)
+}
+
+func (p *Pipeline) match(ctx context.Context, ev *event.Event, rules *rule.Set) (rule.Matched, error) {
+	if ev.Kind().Finding() {
+		return rule.Matched{}, nil
+	}
+	return rules.Matches(ctx, ev)
+}
+
+func (p *Pipeline) alertsOf(ctx context.Context, ev *event.Event, rules *rule.Set, builtin *detect.Set, m rule.Matched, merr error) ([]*event.Alert, error) {
 	if ev.Kind().Finding() {
 		return p.findings.Alerts(ctx, ev)
 	}
-	alerts, err := rules.Alerts(ctx, ev)
-	errs := []error{err}
+	alerts, err := rules.AlertsOf(ctx, ev, m)
+	errs := []error{merr, err}
 	observe := func(d Detector) {
 		more, err := d.Observe(ctx, ev)
 		alerts = append(alerts, more...)
@@ -568,6 +590,14 @@ func (p *Pipeline) NewScope() *Scope {
 // Alerts returns the alerts ev raises, as Pipeline.Alerts does.
 func (s *Scope) Alerts(ctx context.Context, ev *event.Event) ([]*event.Alert, error) {
 	return s.p.alerts(ctx, ev, s.rules, s.det)
+}
+
+// AlertsOf returns the alerts of ev given what Pipeline.Match found on
+// it (and the rule failures it returned, reported with the alerts' other
+// errors): Alerts(ctx, ev) with the matching already done, perhaps on
+// another goroutine. Call it in input order.
+func (s *Scope) AlertsOf(ctx context.Context, ev *event.Event, m rule.Matched, merr error) ([]*event.Alert, error) {
+	return s.p.alertsOf(ctx, ev, s.rules, s.det, m, merr)
 }
 
 // Learn has the built-in detectors record what ev shows without alerting

@@ -263,15 +263,67 @@ func (s *Set) Each(ctx context.Context, ev *event.Event, yield func(*event.Alert
 }
 
 func (s *Set) alerts(ctx context.Context, ev *event.Event, keep bool, yield func(*event.Alert) bool) error {
+	m, err := s.Matches(ctx, ev)
+	return errors.Join(err, s.render(ctx, ev, m, keep, yield))
+}
+
+// Matched is what the rules of a Set found on one event without counting
+// anything: the rules that match it, in the order they are written, and
+// their annotations. The zero Matched is no match.
+type Matched struct {
+	rules []int32
+	anns  []string
+}
+
+// Len returns the number of rules that matched.
+func (m Matched) Len() int { return len(m.rules) }
+
+// Matches is the half of Alerts that keeps no state: it tries ev against
+// the rules and returns those that match, with the rule failures joined.
+// It is safe to call on many goroutines at once, for different events;
+// AlertsOf or EachOf then makes the alerts, in input order, on one
+// goroutine, since a rule with a threshold counts its matches in order.
+// Alerts(ctx, ev) is AlertsOf(ctx, ev, Matches(ctx, ev)).
+func (s *Set) Matches(ctx context.Context, ev *event.Event) (Matched, error) {
+	var m Matched
+	err := s.match(ctx, ev, func(o int32, ann string) bool {
+		m.rules = append(m.rules, o)
+		m.anns = append(m.anns, ann)
+		return true
+	})
+	return m, err
+}
+
+// AlertsOf returns the alerts of what Matches found on ev, sharing one
+// clone of ev as Alerts does; a rule with a threshold counts the match and
+// alerts only when it reaches it. m must come from this Set or one made
+// from it (WithStore, WithoutThresholds).
+func (s *Set) AlertsOf(ctx context.Context, ev *event.Event, m Matched) ([]*event.Alert, error) {
+	var alerts []*event.Alert
+	err := s.render(ctx, ev, m, true, func(a *event.Alert) bool {
+		alerts = append(alerts, a)
+		return true
+	})
+	return alerts, err
+}
+
+// EachOf is AlertsOf without the clone, as Each is Alerts without it.
+func (s *Set) EachOf(ctx context.Context, ev *event.Event, m Matched, yield func(*event.Alert) bool) error {
+	return s.render(ctx, ev, m, false, yield)
+}
+
+// render makes the alerts of m: thresholds counted, summaries rendered.
+func (s *Set) render(ctx context.Context, ev *event.Event, m Matched, keep bool, yield func(*event.Alert) bool) error {
 	var (
 		target = ev
 		cloned bool
 		errs   []error
 		text   *renderCtx // what the summaries of ev's alerts share
 	)
-	err := s.match(ctx, ev, func(o int32, ann string) bool {
+	for i, o := range m.rules {
 		var (
 			r     = s.rules[o]
+			ann   = m.anns[i]
 			local map[string]string
 			facts map[string]string
 		)
@@ -285,7 +337,7 @@ func (s *Set) alerts(ctx context.Context, ev *event.Event, keep bool, yield func
 				errs = append(errs, err)
 			}
 			if !ok {
-				return true
+				continue
 			}
 		}
 		if keep && !cloned {
@@ -302,10 +354,9 @@ func (s *Set) alerts(ctx context.Context, ev *event.Event, keep bool, yield func
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", ev.Origin(), err))
 		}
-		return yield(&event.Alert{Rule: s.infos[o], Event: target, Summary: sum, Summaries: summaries, Annotation: ann, Annotations: local, Context: facts})
-	})
-	if err != nil {
-		errs = append([]error{err}, errs...)
+		if !yield(&event.Alert{Rule: s.infos[o], Event: target, Summary: sum, Summaries: summaries, Annotation: ann, Annotations: local, Context: facts}) {
+			break
+		}
 	}
 	return errors.Join(errs...)
 }
