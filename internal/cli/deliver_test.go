@@ -183,6 +183,27 @@ func TestCLIErrorsCannotDriveTheTerminal(t *testing.T) {
 	}
 }
 
+// TestRenderWithConfigShowsThresholdRules: a rule with a threshold alerts
+// only on the match that reaches it, but a preview of one event shows the
+// message it would send then.
+func TestRenderWithConfigShowsThresholdRules(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeTestFile(t, filepath.Join(dir, "trailwatch.yaml"), `rules:
+  packs: [compute]
+receivers:
+  - name: ops
+    slack:
+      webhook_url: env:TRAILWATCH_TEST_NO_SUCH_WEBHOOK
+route:
+  receiver: ops
+`)
+	ev := "../../rules/testdata/compute/get-password-data-unauthorized.json"
+	out, errs, code := runCmd(t, newRenderCmd(), "", "--config", cfg, "--event", ev)
+	if code != 0 || !strings.Contains(out, "=== to ops (slack)") || !strings.Contains(out, "EC2 Windows password data requested repeatedly") {
+		t.Fatalf("exit %d, stderr %s, output:\n%s", code, errs, out)
+	}
+}
+
 func TestRenderWithConfigRefusesIgnoredFlags(t *testing.T) {
 	_, errs, code := runCmd(t, newRenderCmd(), "", "--config", "../../examples/root-to-slack-ja.yaml",
 		"--event", "../../rules/testdata/signin/root-login-success.json", "--locale", "ja", "--count", "5")

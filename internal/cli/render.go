@@ -222,7 +222,7 @@ func renderWithConfig(cmd *cobra.Command, o *renderOptions) error {
 	if err != nil {
 		return err
 	}
-	alerts, err := p.Alerts(ctx, ev)
+	alerts, err := p.PreviewAlerts(ctx, ev)
 	if err != nil {
 		return err
 	}

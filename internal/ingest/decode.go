@@ -444,6 +444,33 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
+// nextRecord moves to the next element of a Records array: past the comma
+// before it, or past the closing bracket (more false). ok is false when
+// reading must stop; the problem has been reported.
+func (d *decoder) nextRecord(sc *scanner, idx int, first bool) (more, ok bool) {
+	c, _, err := sc.peek()
+	if err != nil {
+		d.arrayEnd(idx, err)
+		return false, false
+	}
+	if c == ']' {
+		sc.consume()
+		return false, true
+	}
+	if !first {
+		if c != ',' {
+			d.recordErr(idx, fmt.Errorf("%w; the rest of the input is not read", &syntaxError{off: sc.off, msg: fmt.Sprintf("expected ',' or ']' after a record, found %q", c)}))
+			return false, false
+		}
+		sc.consume()
+		if _, _, err := sc.peek(); err != nil {
+			d.arrayEnd(idx, err)
+			return false, false
+		}
+	}
+	return true, d.tick(idx)
+}
+
 // records streams the elements of a top-level Records array and then the
 // rest of its object. It returns false when reading must stop.
 func (d *decoder) records(sc *scanner, idx *int) bool {
@@ -452,28 +479,10 @@ func (d *decoder) records(sc *scanner, idx *int) bool {
 	}
 	var cut recordCut
 	for first := true; ; first = false {
-		c, _, err := sc.peek()
-		if err != nil {
-			d.arrayEnd(*idx, err)
+		if more, ok := d.nextRecord(sc, *idx, first); !ok {
 			return false
-		}
-		if c == ']' {
-			sc.consume()
+		} else if !more {
 			break
-		}
-		if !first {
-			if c != ',' {
-				d.recordErr(*idx, fmt.Errorf("%w; the rest of the input is not read", &syntaxError{off: sc.off, msg: fmt.Sprintf("expected ',' or ']' after a record, found %q", c)}))
-				return false
-			}
-			sc.consume()
-			if _, _, err := sc.peek(); err != nil {
-				d.arrayEnd(*idx, err)
-				return false
-			}
-		}
-		if !d.tick(*idx) {
-			return false
 		}
 		// A candidate long enough to hold more values than the limit,
 		// or any record once one has failed, goes the slow way, where it

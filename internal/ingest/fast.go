@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"errors"
-	"fmt"
 	"io"
 
 	"github.com/trailwatch/trailwatch/internal/event"
@@ -28,28 +27,10 @@ import (
 func (d *decoder) fastRecords(sc *scanner, idx *int, f fastSink) bool {
 	var cut recordCut
 	for first := true; ; first = false {
-		c, _, err := sc.peek()
-		if err != nil {
-			d.arrayEnd(*idx, err)
+		if more, ok := d.nextRecord(sc, *idx, first); !ok {
 			return false
-		}
-		if c == ']' {
-			sc.consume()
+		} else if !more {
 			break
-		}
-		if !first {
-			if c != ',' {
-				d.recordErr(*idx, fmt.Errorf("%w; the rest of the input is not read", &syntaxError{off: sc.off, msg: fmt.Sprintf("expected ',' or ']' after a record, found %q", c)}))
-				return false
-			}
-			sc.consume()
-			if _, _, err := sc.peek(); err != nil {
-				d.arrayEnd(*idx, err)
-				return false
-			}
-		}
-		if !d.tick(*idx) {
-			return false
 		}
 		if cand := cut.candidate(sc.buffered()); cand != nil && !d.run.isCareful() && (len(cand)+1)/2 <= d.lim.MaxValues {
 			// records() would parse the candidate here and take it when

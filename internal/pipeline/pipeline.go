@@ -561,6 +561,14 @@ func (p *Pipeline) alertsOf(ctx context.Context, ev *event.Event, rules *rule.Se
 	return alerts, errors.Join(errs...)
 }
 
+// PreviewAlerts returns the alerts ev raises for a preview of this one
+// event (`trailwatch render --config`): Alerts, except that a rule with a
+// threshold alerts as if this match reached it, so the preview shows where
+// its alert would go and how it would read rather than nothing.
+func (p *Pipeline) PreviewAlerts(ctx context.Context, ev *event.Event) ([]*event.Alert, error) {
+	return p.alerts(ctx, ev, p.rules.WithoutThresholds(), p.builtin)
+}
+
 // Scope evaluates the events of one input (a log file, an SQS message,
 // a few thousand events of a long one) as Pipeline.Alerts does, with their
 // state read and written in batches: the thresholds of the rules and the
