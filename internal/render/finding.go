@@ -62,7 +62,7 @@ func (r *Renderer) findingView(a *event.Alert) AlertView {
 		v.AccountText += " (" + v.AccountName + ")"
 	}
 	for _, k := range sortedKeys(a.Context) {
-		v.Context = append(v.Context, Fact{Key: k, Label: oneLine(c(w.contextLabel(k))), Value: oneLine(c(a.Context[k]))})
+		v.Context = append(v.Context, Fact{Key: k, Label: oneLine(c(w.contextLabel(k))), Value: oneLine(c(w.contextValue(k, a.Context[k])))})
 	}
 	v.Facts = r.findingFacts(&v, f)
 	parts := []string{v.TimeText}

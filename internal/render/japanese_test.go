@@ -224,3 +224,27 @@ func TestJapaneseMessagesHaveNoEnglish(t *testing.T) {
 		}
 	}
 }
+
+// TestContextAttributeReadsInJapanese: a first-seen detector's context
+// names the attribute it saw for the first time by its key (user-agent);
+// a ja message says it in Japanese, as its label.
+func TestContextAttributeReadsInJapanese(t *testing.T) {
+	for _, kind := range Kinds() {
+		if kind == "webhook" {
+			continue // its context is data for programs, keyed as sent
+		}
+		g := foldedRootLogin(t)
+		g.Alerts[0].Context = map[string]string{"attribute": "user-agent", "user-agent": "curl/8.4.0"}
+		ja, err := newTestRenderer(t, "ja").Render(kind, "ops", g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Join(readableTexts(t, kind, ja), "\n")
+		if !strings.Contains(text, "初めて見た項目") || strings.Count(text, "ユーザーエージェント") < 2 {
+			t.Errorf("%s: the attribute does not read in Japanese:\n%.3000s", kind, text)
+		}
+		if strings.Contains(strings.ToLower(text), "user-agent") {
+			t.Errorf("%s: \"user-agent\" in a ja message:\n%.3000s", kind, text)
+		}
+	}
+}

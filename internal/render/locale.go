@@ -226,6 +226,18 @@ func (w *Words) contextLabel(key string) string {
 	return key
 }
 
+// contextValue returns the text of a detector's context value: the value
+// itself, except for "attribute", whose value names another key (network,
+// country, asn, user-agent) and reads as that key's label.
+func (w *Words) contextValue(key, val string) string {
+	if key == "attribute" {
+		if l, ok := w.ContextLabels[val]; ok {
+			return l
+		}
+	}
+	return val
+}
+
 func (w *Words) more(n int) string { return fmt.Sprintf(w.moreFmt, n) }
 
 func (w *Words) moreResources(n int) string { return fmt.Sprintf(w.moreResourcesFmt, n) }

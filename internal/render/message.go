@@ -285,7 +285,7 @@ func (r *Renderer) alertView(a *event.Alert) AlertView {
 		v.LoginResult = w.LoginFailure
 	}
 	for _, k := range sortedKeys(a.Context) {
-		v.Context = append(v.Context, Fact{Key: k, Label: oneLine(c(w.contextLabel(k))), Value: oneLine(c(a.Context[k]))})
+		v.Context = append(v.Context, Fact{Key: k, Label: oneLine(c(w.contextLabel(k))), Value: oneLine(c(w.contextValue(k, a.Context[k])))})
 	}
 	for _, o := range a.Also {
 		ref := RuleRef{
