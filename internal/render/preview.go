@@ -3,6 +3,7 @@ package render
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -361,6 +362,9 @@ func previewSNS(b *strings.Builder, p *Payload) error {
 		var attrs []string
 		for _, k := range sortedKeys(p.Attributes) {
 			attrs = append(attrs, k+"="+p.Attributes[k])
+		}
+		for _, k := range slices.Sorted(maps.Keys(p.ListAttributes)) {
+			attrs = append(attrs, k+"=["+strings.Join(p.ListAttributes[k], ", ")+"]")
 		}
 		fmt.Fprintf(b, "Attributes: %s\n", strings.Join(attrs, ", "))
 	}

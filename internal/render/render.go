@@ -51,6 +51,9 @@ type Payload struct {
 	// Attributes are SNS message attributes (all of type String) for
 	// subscription filter policies.
 	Attributes map[string]string
+	// ListAttributes are SNS message attributes of type String.Array: a
+	// filter policy on one matches when any element does.
+	ListAttributes map[string][]string
 }
 
 // Receiver kinds.

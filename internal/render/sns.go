@@ -3,6 +3,7 @@ package render
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -78,17 +79,22 @@ func (r *Renderer) renderSNS(receiver string, g *Group) (*Payload, error) {
 			return nil, fmt.Errorf("encode SNS message: %w", err)
 		}
 		attrs := snsAttributes(m)
+		rules := snsRules(m)
 		size := len(body)
 		for k, v := range attrs {
 			size += len(k) + len(v) + len("String")
 		}
+		if list, err := json.Marshal(rules); err == nil {
+			size += len("rules") + len(list) + len("String.Array")
+		}
 		if size <= SNSMaxBytes {
 			return &Payload{
-				Body:        body,
-				ContentType: "application/json; charset=utf-8",
-				Subject:     snsSubject(subject, m),
-				Text:        text,
-				Attributes:  attrs,
+				Body:           body,
+				ContentType:    "application/json; charset=utf-8",
+				Subject:        snsSubject(subject, m),
+				Text:           text,
+				Attributes:     attrs,
+				ListAttributes: map[string][]string{"rules": rules},
 			}, nil
 		}
 	}
@@ -109,6 +115,30 @@ func snsAttributes(m *Message) map[string]string {
 		}
 	}
 	return attrs
+}
+
+// snsMaxRules bounds the rule ids of the "rules" attribute.
+const snsMaxRules = 50
+
+// snsRules returns the ids of every rule the message reports: each alert's
+// rule and the rules folded into it, once each, in order, so that a
+// subscription filter policy on one rule finds the message whichever rule
+// leads it.
+func snsRules(m *Message) []string {
+	var ids []string
+	add := func(id string) {
+		id = cutASCII(strings.TrimSpace(asciiOnly(id)), snsMaxAttribute)
+		if id != "" && len(ids) < snsMaxRules && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	for i := range m.Alerts {
+		add(m.Alerts[i].RuleID)
+		for _, o := range m.Alerts[i].Also {
+			add(o.ID)
+		}
+	}
+	return ids
 }
 
 // snsSubject makes s a valid SNS subject: printable ASCII only, starting

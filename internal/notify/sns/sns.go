@@ -16,6 +16,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -92,6 +93,20 @@ func (n *Notifier) Notify(ctx context.Context, p *render.Payload, g *render.Grou
 			in.MessageAttributes = map[string]types.MessageAttributeValue{}
 		}
 		in.MessageAttributes[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+	}
+	for _, k := range slices.Sorted(maps.Keys(p.ListAttributes)) {
+		vs := p.ListAttributes[k]
+		if len(vs) == 0 {
+			continue
+		}
+		list, err := json.Marshal(vs)
+		if err != nil {
+			return false, fmt.Errorf("sns attribute %s: %w", k, err)
+		}
+		if in.MessageAttributes == nil {
+			in.MessageAttributes = map[string]types.MessageAttributeValue{}
+		}
+		in.MessageAttributes[k] = types.MessageAttributeValue{DataType: aws.String("String.Array"), StringValue: aws.String(string(list))}
 	}
 	if n.fifo {
 		key := p.Receiver

@@ -88,10 +88,11 @@ func newClient(t *testing.T, f *fakeSNS) (*sns.Client, *httptest.Server) {
 func payload() *render.Payload {
 	return &render.Payload{
 		Receiver: "ops-sns", Kind: "sns",
-		Body:       []byte(`{"default":"Root user signed in","email":"Root user signed in\nfrom 192.0.2.1"}`),
-		Subject:    "[CRITICAL] ルートユーザーがサインイン\r\nBcc: x@example.com",
-		Text:       "Root user signed in\nfrom 192.0.2.1",
-		Attributes: map[string]string{"severity": "critical", "rule": "root-console-login", "empty": ""},
+		Body:           []byte(`{"default":"Root user signed in","email":"Root user signed in\nfrom 192.0.2.1"}`),
+		Subject:        "[CRITICAL] ルートユーザーがサインイン\r\nBcc: x@example.com",
+		Text:           "Root user signed in\nfrom 192.0.2.1",
+		Attributes:     map[string]string{"severity": "critical", "rule": "root-console-login", "empty": ""},
+		ListAttributes: map[string][]string{"rules": {"root-console-login", "root-activity"}, "none": nil},
 	}
 }
 
@@ -113,11 +114,14 @@ func TestPublishText(t *testing.T) {
 		"MessageAttributes.entry.1.Name": "rule",
 		"MessageAttributes.entry.1.Value.DataType":    "String",
 		"MessageAttributes.entry.1.Value.StringValue": "root-console-login",
-		"MessageAttributes.entry.2.Name":              "severity",
-		"MessageAttributes.entry.2.Value.StringValue": "critical",
+		"MessageAttributes.entry.2.Name":              "rules",
+		"MessageAttributes.entry.2.Value.DataType":    "String.Array",
+		"MessageAttributes.entry.2.Value.StringValue": `["root-console-login","root-activity"]`,
+		"MessageAttributes.entry.3.Name":              "severity",
+		"MessageAttributes.entry.3.Value.StringValue": "critical",
 		"MessageStructure":                            "",
 		"MessageGroupId":                              "",
-		"MessageAttributes.entry.3.Name":              "",
+		"MessageAttributes.entry.4.Name":              "",
 	}
 	for k, v := range want {
 		if form.Get(k) != v {
