@@ -161,7 +161,9 @@ func (r *pipelineRun) run(ctx context.Context, args []string) (checkStats, error
 				r.pending = r.p.NewBatch()
 			}
 			r.pending.AddEvent(alerts...)
-			if r.pending.Len() >= deliverBatch {
+			// A live feed is delivered as it comes: its next event may
+			// be hours away.
+			if r.pending.Len() >= deliverBatch || live(res.Origin) {
 				r.deliver(ctx)
 			}
 		}

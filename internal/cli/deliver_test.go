@@ -92,6 +92,34 @@ func TestCheckConfigDeliversOnce(t *testing.T) {
 	}
 }
 
+// TestCheckConfigDeliversALiveFeedAsItComes: with standard input still
+// open, an event's alerts are delivered before the next event comes.
+func TestCheckConfigDeliversALiveFeedAsItComes(t *testing.T) {
+	slack := &slackStandIn{}
+	srv := httptest.NewServer(slack)
+	defer srv.Close()
+	cfg := writeDeliveryConfig(t, srv.URL+"/services/T000/B000/secret-token")
+	pr, pw := io.Pipe()
+	var out, errb strings.Builder
+	done := make(chan int)
+	go func() { done <- Main([]string{"check", "--config", cfg, "-"}, pr, &out, &errb) }()
+	if _, err := io.WriteString(pw, rootLogin+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for slack.count() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	posted := slack.count()
+	pw.Close()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d\n%s", code, errb.String())
+	}
+	if posted == 0 {
+		t.Fatalf("nothing was delivered while standard input was open; after it closed, %d posts\n%s", slack.count(), errb.String())
+	}
+}
+
 func TestCheckConfigReportsFailedDelivery(t *testing.T) {
 	slack := &slackStandIn{fail: true}
 	srv := httptest.NewServer(slack)
