@@ -12,6 +12,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/ingest"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/state"
 )
@@ -97,14 +98,16 @@ func (r *pipelineRun) run(ctx context.Context, args []string) (checkStats, error
 	// The rules are tried where the events are read, on every core; their
 	// alerts, the thresholds and the detectors, whose state follows each
 	// principal's events in order, run here, in input order.
+	// An event that matched no rule and that no detector needs is not
+	// kept: it is counted, and its parser reused at once.
 	match := func(ctx context.Context, ev *event.Event) (checked, bool) {
 		if r.learn {
-			return checked{}, true
+			return checked{}, r.p.Needs(ev)
 		}
 		m, err := r.p.Match(ctx, ev)
-		return checked{m: m, err: err}, true
+		return checked{m: m, err: err}, m.Len() > 0 || err != nil || r.p.Needs(ev)
 	}
-	for res := range mapEvents(ctx, r.in, args, match) {
+	for res := range mapEvents(ctx, r.in, args, ingest.MapOptions{}, match) {
 		if res.Err != nil {
 			r.report(&st, res.Err)
 			continue
@@ -116,6 +119,9 @@ func (r *pipelineRun) run(ctx context.Context, args []string) (checkStats, error
 			if err := r.tick(); err != nil {
 				return st, fmt.Errorf("cannot write alerts: %w", err)
 			}
+		}
+		if ev == nil {
+			continue // nothing to do with it (see match)
 		}
 		if batched == stateBatch {
 			endBatch()
@@ -135,7 +141,7 @@ func (r *pipelineRun) run(ctx context.Context, args []string) (checkStats, error
 			st.errors++
 			if serr := sc.Err(); serr != nil {
 				fmt.Fprintf(r.errw, "trailwatch: stopped at %s: the state store failed: %s; run the same command again once the store answers (events already counted and alerts already delivered are recognised)\n",
-					ev.Origin(), clean(serr.Error()))
+					res.Origin, clean(serr.Error()))
 				break
 			}
 			fmt.Fprintf(r.errw, "trailwatch: %s\n", clean(err.Error()))

@@ -816,3 +816,44 @@ detectors:
 		t.Fatalf("a later failure in the same window alerted again: %s", ids(a))
 	}
 }
+
+// TestNeedsNothingMeansObserveDoesNothing runs the default detectors over
+// real events, sign-ins, refused calls and a compromised root's session,
+// asking Needs before each: an event that needs nothing raises no alert
+// and touches no state, so a caller may pass it over; and both answers
+// occur, or the test would prove nothing.
+func TestNeedsNothingMeansObserveDoesNothing(t *testing.T) {
+	cfg, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := newClock(t0())
+	cs := &countingStore{Store: state.NewMemory(clk.Now)}
+	s, err := New(cfg, Options{Store: cs, Geo: locator(t), Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var needed, passed int
+	for round := range 2 {
+		for _, file := range []string{"compromised-root-creds.jsonl", "panther-access-denied.jsonl", "panther-console-login.jsonl"} {
+			for _, m := range jsonl(t, file) {
+				ev := vary(t, m, "eventID", nextID())
+				needs := s.Needs(ev)
+				before := cs.calls.Load()
+				a := observe(t, s, ev)
+				if needs {
+					needed++
+					continue
+				}
+				passed++
+				if len(a) > 0 || cs.calls.Load() != before {
+					t.Fatalf("round %d, %s: %s needs nothing, yet Observe raised %q and made %d store calls", round, file, ev.Name(), ids(a), cs.calls.Load()-before)
+				}
+			}
+		}
+	}
+	if needed == 0 || passed == 0 {
+		t.Fatalf("%d events needed the detectors, %d did not: the test proves nothing", needed, passed)
+	}
+	t.Logf("%d events needed the detectors, %d did not", needed, passed)
+}

@@ -334,10 +334,7 @@ func (s *Set) run(ctx context.Context, ev *event.Event, learn bool) ([]*event.Al
 	}
 	// Most events concern no detector: they are passed over on fields read
 	// in place, before anything is built for them.
-	v := ev.Value()
-	if !s.names[string(v.GetStringBytes("eventName"))] &&
-		(len(s.errCodes) == 0 || !s.errCodes[string(v.GetStringBytes("errorCode"))]) &&
-		(!s.rootAll || string(v.GetStringBytes("userIdentity", "type")) != event.PrincipalRoot) {
+	if !s.watches(ev) {
 		return nil, errors.Join(errs...)
 	}
 	if o == nil {
@@ -368,31 +365,78 @@ func eventName(ev *event.Event) string {
 	return ev.Origin().String()
 }
 
+// watches reports whether some detector looks at ev: by its name, its
+// error code, or a Root principal.
+func (s *Set) watches(ev *event.Event) bool {
+	v := ev.Value()
+	return s.names[string(v.GetStringBytes("eventName"))] ||
+		len(s.errCodes) > 0 && s.errCodes[string(v.GetStringBytes("errorCode"))] ||
+		s.rootAll && string(v.GetStringBytes("userIdentity", "type")) == event.PrincipalRoot
+}
+
+// Needs reports whether Observe or Learn could do anything with ev:
+// alert, count, or record a learning start. An event no detector watches,
+// of an account whose learning starts are known and not after it, needs
+// nothing, and a caller may pass it over without keeping it. Safe for
+// concurrent use with Observe: what Observe records only ever makes more
+// events need nothing.
+func (s *Set) Needs(ev *event.Event) bool {
+	if len(s.detectors) == 0 {
+		return false
+	}
+	if s.watches(ev) {
+		return true
+	}
+	if len(s.learners) == 0 {
+		return false
+	}
+	acct, at := learnKey(ev)
+	return !s.learnedBefore(acct, at)
+}
+
+// learnKey returns the account of ev and the text of its eventTime, as
+// markLearning reads them.
+func learnKey(ev *event.Event) (acct, at []byte) {
+	v := ev.Value()
+	acct = v.GetStringBytes("recipientAccountId")
+	if len(acct) == 0 {
+		acct = v.GetStringBytes("userIdentity", "accountId")
+	}
+	return acct, v.GetStringBytes("eventTime")
+}
+
+// learnedBefore reports whether every learning detector has a start
+// recorded for acct that is not after at, an eventTime in CloudTrail's
+// layout, whose text order is time order.
+func (s *Set) learnedBefore(acct, at []byte) bool {
+	if !isCanonicalTime(at) {
+		return false
+	}
+	s.learn.mu.Lock()
+	defer s.learn.mu.Unlock()
+	known := s.learn.byAcct[string(acct)]
+	if known == nil {
+		return false
+	}
+	for i := range s.learners {
+		if known.text[i] == nil || bytes.Compare(at, known.text[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // markLearning records, once per process for each learning detector and
 // account, when the detector first saw an event of the account: the start
 // of its learning period. An event older than the recorded start (replay
 // out of order) moves the start back. It returns the obs it built to read
 // the event's time, if it did.
 func (s *Set) markLearning(ctx context.Context, ev *event.Event) (*obs, error) {
-	v := ev.Value()
-	acct := v.GetStringBytes("recipientAccountId")
-	if len(acct) == 0 {
-		acct = v.GetStringBytes("userIdentity", "accountId")
-	}
 	// The common case, an event of an account whose starts are recorded
-	// and not after it, is decided on the text of its eventTime: in
-	// CloudTrail's layout, text order is time order.
-	if at := v.GetStringBytes("eventTime"); isCanonicalTime(at) {
-		s.learn.mu.Lock()
-		known := s.learn.byAcct[string(acct)]
-		later := known != nil
-		for i := 0; later && i < len(s.learners); i++ {
-			later = known.text[i] != nil && bytes.Compare(at, known.text[i]) >= 0
-		}
-		s.learn.mu.Unlock()
-		if later {
-			return nil, nil
-		}
+	// and not after it, is decided on the text of its eventTime.
+	acct, at := learnKey(ev)
+	if s.learnedBefore(acct, at) {
+		return nil, nil
 	}
 	o := &obs{ev: ev, set: s, st: s.store}
 	t := o.time()

@@ -532,6 +532,18 @@ func (p *Pipeline) Match(ctx context.Context, ev *event.Event) (rule.Matched, er
 	return p.match(ctx, ev, p.rules)
 }
 
+// Needs reports whether Scope.AlertsOf or Scope.Learn could do more with
+// ev than make the alerts of the rules Match found: a finding event, an
+// event a detector looks at or learns from. An event that matched nothing
+// and needs nothing can be passed over. Safe for concurrent use with a
+// Scope's calls, like Match.
+func (p *Pipeline) Needs(ev *event.Event) bool {
+	if ev.Kind().Finding() || len(p.extra) > 0 {
+		return true
+	}
+	return p.builtin != nil && p.builtin.Needs(ev)
+}
+
 func (p *Pipeline) match(ctx context.Context, ev *event.Event, rules *rule.Set) (rule.Matched, error) {
 	if ev.Kind().Finding() {
 		return rule.Matched{}, nil
