@@ -15,6 +15,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/yamlnode"
 )
 
 // Kinds of detector.
@@ -237,16 +238,12 @@ func DecodeNodes(networks, detectors ast.Node) (*Config, error) {
 func decode(n ast.Node, v any) (err error) {
 	for _, typ := range []ast.NodeType{ast.TagType, ast.AnchorType, ast.AliasType} {
 		if found := ast.Filter(typ, n); len(found) > 0 {
-			e := &ConfigError{Msg: "YAML tags, anchors and aliases are not supported in detector configuration"}
-			if tk := found[0].GetToken(); tk != nil && tk.Position != nil {
-				e.Line = tk.Position.Line
-			}
-			return e
+			return &ConfigError{Line: yamlnode.Line(found[0]), Msg: "YAML tags, anchors and aliases are not supported in detector configuration"}
 		}
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			err = &ConfigError{Line: line(n), Msg: fmt.Sprintf("the YAML decoder failed on this configuration (%v); simplify it", r)}
+			err = &ConfigError{Line: yamlnode.Line(n), Msg: fmt.Sprintf("the YAML decoder failed on this configuration (%v); simplify it", r)}
 		}
 	}()
 	if err := yaml.NodeToValue(n, v, yaml.Strict()); err != nil {
@@ -255,21 +252,9 @@ func decode(n ast.Node, v any) (err error) {
 	return nil
 }
 
-func line(n ast.Node) int {
-	if tk := n.GetToken(); tk != nil && tk.Position != nil {
-		return tk.Position.Line
-	}
-	return 0
-}
-
 func yamlError(err error) error {
-	var ye yaml.Error
-	if errors.As(err, &ye) {
-		line := 0
-		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
-			line = tk.Position.Line
-		}
-		return &ConfigError{Line: line, Msg: ye.GetMessage()}
+	if line, msg, ok := yamlnode.Error(err); ok {
+		return &ConfigError{Line: line, Msg: msg}
 	}
 	return &ConfigError{Msg: err.Error()}
 }
@@ -281,9 +266,7 @@ func locate(errs []*ConfigError, find func([]any) ast.Node) error {
 		// The deepest node that exists names the line.
 		for p := e.path; ; p = p[:len(p)-1] {
 			if n := find(p); n != nil {
-				if tk := n.GetToken(); tk != nil && tk.Position != nil {
-					e.Line = tk.Position.Line
-				}
+				e.Line = yamlnode.Line(n)
 				break
 			}
 			if len(p) == 0 {

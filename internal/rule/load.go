@@ -18,6 +18,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/yamlnode"
 )
 
 // ruleKeys are the keys a rule may have, in the order the docs list them.
@@ -245,7 +246,8 @@ func parseWithoutTests(data []byte, file string, resolve resolveFunc) (rules []*
 func (p *fileParser) parse(data []byte) []*Rule {
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
-		p.errorf(yamlLine(err), "invalid YAML: %s", yamlMessage(err))
+		l, msg := yamlnode.At(err)
+		p.errorf(l, "invalid YAML: %s", msg)
 		return nil
 	}
 	var body ast.Node
@@ -265,7 +267,7 @@ func (p *fileParser) parse(data []byte) []*Rule {
 	}
 	top, ok := body.(*ast.MappingNode)
 	if !ok {
-		p.errorf(line(body), `want a mapping with a "rules" list, found %s`, kind(body))
+		p.errorf(line(body), `want a mapping with a "rules" list, found %s`, yamlnode.Kind(body))
 		return nil
 	}
 	if isSigmaDocument(top) {
@@ -296,7 +298,7 @@ func (p *fileParser) parse(data []byte) []*Rule {
 	}
 	seq, ok := list.(*ast.SequenceNode)
 	if !ok {
-		p.errorf(line(list), `"rules" must be a list of rules, found %s`, kind(list))
+		p.errorf(line(list), `"rules" must be a list of rules, found %s`, yamlnode.Kind(list))
 		return nil
 	}
 	for i, item := range seq.Values {
@@ -318,12 +320,12 @@ func (p *fileParser) parse(data []byte) []*Rule {
 func (p *fileParser) packSettings(kv *ast.MappingValueNode) {
 	m, ok := kv.Value.(*ast.MappingNode)
 	if !ok {
-		p.errorf(line(kv.Key), "pack must be a mapping (pack: {default: false}), found %s", kind(kv.Value))
+		p.errorf(line(kv.Key), "pack must be a mapping (pack: {default: false}), found %s", yamlnode.Kind(kv.Value))
 		return
 	}
 	for _, f := range p.entries(m, "pack: ", packKeys, "the pack settings are "+strings.Join(packKeys, ", ")) {
 		if _, ok := f.Value.(*ast.BoolNode); !ok {
-			p.errorf(line(f.Key), "pack: default must be true or false, found %s", kind(f.Value))
+			p.errorf(line(f.Key), "pack: default must be true or false, found %s", yamlnode.Kind(f.Value))
 		}
 	}
 }
@@ -406,7 +408,7 @@ func (p *fileParser) rule(i int, node ast.Node) *Rule {
 	n := len(p.errs)
 	m, ok := node.(*ast.MappingNode)
 	if !ok {
-		p.errorf(line(node), "rule #%d: want a mapping, found %s", i+1, kind(node))
+		p.errorf(line(node), "rule #%d: want a mapping, found %s", i+1, yamlnode.Kind(node))
 		return nil
 	}
 	r := &Rule{Pack: p.pack, File: p.file, Line: line(m)}
@@ -519,7 +521,8 @@ func (p *fileParser) compile(r *Rule, lang string, kl int, v ast.Node, who strin
 		if _, ok := v.(*ast.MappingNode); ok {
 			var x any
 			if err := yaml.NodeToValue(v, &x); err != nil {
-				p.errorf(yamlLine(err), "%spattern: %s", who, yamlMessage(err))
+				l, msg := yamlnode.At(err)
+				p.errorf(l, "%spattern: %s", who, msg)
 				return
 			}
 			b, err := json.Marshal(x)
@@ -531,13 +534,13 @@ func (p *fileParser) compile(r *Rule, lang string, kl int, v ast.Node, who strin
 		} else if s, ok := scalar(v); ok && s != "" {
 			src = s
 		} else {
-			p.errorf(kl, "%spattern must be a mapping or a text holding JSON, found %s", who, kind(v))
+			p.errorf(kl, "%spattern must be a mapping or a text holding JSON, found %s", who, yamlnode.Kind(v))
 			return
 		}
 	} else {
 		s, ok := scalar(v)
 		if !ok || strings.TrimSpace(s) == "" {
-			p.errorf(kl, "%s%s must be a non-empty text, found %s", who, lang, kind(v))
+			p.errorf(kl, "%s%s must be a non-empty text, found %s", who, lang, yamlnode.Kind(v))
 			return
 		}
 		src = s
@@ -571,7 +574,7 @@ func (p *fileParser) locales(kv *ast.MappingValueNode, id, who string) map[strin
 	}
 	m, ok := kv.Value.(*ast.MappingNode)
 	if !ok {
-		p.errorf(line(kv.Key), "%slocales must be a mapping of locale to text (ja: {title: ..., summary: ...}), found %s", who, kind(kv.Value))
+		p.errorf(line(kv.Key), "%slocales must be a mapping of locale to text (ja: {title: ..., summary: ...}), found %s", who, yamlnode.Kind(kv.Value))
 		return nil
 	}
 	hint := "the locales a rule may carry text in are " + quoteList(Locales) + " (the rule's own title and summary are English)"
@@ -581,7 +584,7 @@ func (p *fileParser) locales(kv *ast.MappingValueNode, id, who string) map[strin
 		lw := fmt.Sprintf("%slocales.%s: ", who, loc)
 		lm, ok := lkv.Value.(*ast.MappingNode)
 		if !ok {
-			p.errorf(line(lkv.Key), "%swant a mapping with %s, found %s", lw, quoteList(localKeys), kind(lkv.Value))
+			p.errorf(line(lkv.Key), "%swant a mapping with %s, found %s", lw, quoteList(localKeys), yamlnode.Kind(lkv.Value))
 			continue
 		}
 		l := &Local{}
@@ -617,7 +620,7 @@ func (p *fileParser) tests(kv *ast.MappingValueNode, who string) []Test {
 	}
 	seq, ok := kv.Value.(*ast.SequenceNode)
 	if !ok {
-		p.errorf(line(kv.Key), "%stests must be a list, found %s", who, kind(kv.Value))
+		p.errorf(line(kv.Key), "%stests must be a list, found %s", who, yamlnode.Kind(kv.Value))
 		return nil
 	}
 	var out []Test
@@ -625,7 +628,7 @@ func (p *fileParser) tests(kv *ast.MappingValueNode, who string) []Test {
 		tw := fmt.Sprintf("%stest #%d: ", who, i+1)
 		m, ok := item.(*ast.MappingNode)
 		if !ok {
-			p.errorf(line(item), "%swant a mapping, found %s", tw, kind(item))
+			p.errorf(line(item), "%swant a mapping, found %s", tw, yamlnode.Kind(item))
 			continue
 		}
 		t := Test{Line: line(m)}
@@ -689,7 +692,8 @@ func (p *fileParser) inlineEvent(kv *ast.MappingValueNode, who string) []byte {
 	case *ast.MappingNode:
 		var x any
 		if err := yaml.NodeToValue(v, &x); err != nil {
-			p.errorf(yamlLine(err), "%sevent: %s", who, yamlMessage(err))
+			l, msg := yamlnode.At(err)
+			p.errorf(l, "%sevent: %s", who, msg)
 			return nil
 		}
 		out, err := json.Marshal(x)
@@ -701,7 +705,7 @@ func (p *fileParser) inlineEvent(kv *ast.MappingValueNode, who string) []byte {
 	default:
 		s, ok := scalar(v)
 		if !ok {
-			p.errorf(kl, "%sevent must be a mapping or a text holding a JSON object, found %s", who, kind(v))
+			p.errorf(kl, "%sevent must be a mapping or a text holding a JSON object, found %s", who, yamlnode.Kind(v))
 			return nil
 		}
 		b = []byte(s)
@@ -718,7 +722,7 @@ func (p *fileParser) text(kv *ast.MappingValueNode, who string) string {
 	s, ok := scalar(kv.Value)
 	if !ok {
 		k, _ := keyText(kv.Key)
-		p.errorf(line(kv.Key), "%s%s must be text, found %s", who, k, kind(kv.Value))
+		p.errorf(line(kv.Key), "%s%s must be text, found %s", who, k, yamlnode.Kind(kv.Value))
 	}
 	return s
 }
@@ -734,14 +738,14 @@ func (p *fileParser) texts(kv *ast.MappingValueNode, who string) []string {
 	k, _ := keyText(kv.Key)
 	seq, ok := kv.Value.(*ast.SequenceNode)
 	if !ok {
-		p.errorf(line(kv.Key), "%s%s must be a list of texts, found %s", who, k, kind(kv.Value))
+		p.errorf(line(kv.Key), "%s%s must be a list of texts, found %s", who, k, yamlnode.Kind(kv.Value))
 		return nil
 	}
 	var out []string
 	for _, v := range seq.Values {
 		s, ok := scalar(v)
 		if !ok {
-			p.errorf(line(v), "%s%s must be a list of texts, found %s in it", who, k, kind(v))
+			p.errorf(line(v), "%s%s must be a list of texts, found %s in it", who, k, yamlnode.Kind(v))
 			continue
 		}
 		out = append(out, s)
@@ -808,56 +812,6 @@ func isNull(n ast.Node) bool {
 	return n == nil || ok
 }
 
-// kind names a node's type for messages.
-func kind(n ast.Node) string {
-	switch n.(type) {
-	case nil, *ast.NullNode:
-		return "nothing"
-	case *ast.MappingNode:
-		return "a mapping"
-	case *ast.SequenceNode:
-		return "a list"
-	case *ast.StringNode, *ast.LiteralNode:
-		return "text"
-	case *ast.IntegerNode, *ast.FloatNode:
-		return "a number"
-	case *ast.BoolNode:
-		return "a boolean"
-	case *ast.AliasNode:
-		return "an alias"
-	}
-	return "a " + strings.ToLower(n.Type().String())
-}
-
-func line(n ast.Node) int {
-	if n == nil {
-		return 1
-	}
-	if tk := n.GetToken(); tk != nil && tk.Position != nil {
-		return tk.Position.Line
-	}
-	return 1
-}
-
-func yamlLine(err error) int {
-	var ye yaml.Error
-	if errors.As(err, &ye) {
-		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
-			return tk.Position.Line
-		}
-	}
-	return 1
-}
-
-// yamlMessage returns the parser's message without its source excerpt.
-func yamlMessage(err error) string {
-	var ye yaml.Error
-	if errors.As(err, &ye) {
-		return ye.GetMessage()
-	}
-	return err.Error()
-}
-
 // quoteList writes names as "a", "b".
 func quoteList(names []string) string {
 	q := make([]string, len(names))
@@ -866,3 +820,6 @@ func quoteList(names []string) string {
 	}
 	return strings.Join(q, ", ")
 }
+
+// line returns the line n starts on, 1 when it carries none.
+func line(n ast.Node) int { return max(yamlnode.Line(n), 1) }

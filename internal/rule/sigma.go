@@ -12,6 +12,7 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/trailwatch/trailwatch/internal/rule/sigma"
+	"github.com/trailwatch/trailwatch/internal/yamlnode"
 )
 
 // sigmaMatcher runs a compiled Sigma rule.
@@ -68,7 +69,7 @@ func (p *fileParser) sigma(r *Rule, kl int, v ast.Node, who string, sevSeen bool
 	default:
 		rel, ok := scalar(v)
 		if !ok || strings.TrimSpace(rel) == "" {
-			p.errorf(kl, "%ssigma must be the path of a Sigma rule file or a Sigma rule written as a mapping, found %s", who, kind(v))
+			p.errorf(kl, "%ssigma must be the path of a Sigma rule file or a Sigma rule written as a mapping, found %s", who, yamlnode.Kind(v))
 			return
 		}
 		name, open, rerr := p.resolve(rel)

@@ -11,6 +11,7 @@ import (
 	"github.com/trailwatch/trailwatch/internal/detect"
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/state"
+	"github.com/trailwatch/trailwatch/internal/yamlnode"
 )
 
 // thresholdKeys are the keys of a rule's threshold, in the order the docs
@@ -25,7 +26,7 @@ var thresholdKeys = []string{"count", "window", "by", "distinct"}
 func (p *fileParser) threshold(kv *ast.MappingValueNode, who string) *detect.ThresholdSpec {
 	m, ok := kv.Value.(*ast.MappingNode)
 	if !ok {
-		p.errorf(line(kv.Key), "%sthreshold must be a mapping (threshold: {count: 20, window: 10m, by: [principal]}), found %s", who, kind(kv.Value))
+		p.errorf(line(kv.Key), "%sthreshold must be a mapping (threshold: {count: 20, window: 10m, by: [principal]}), found %s", who, yamlnode.Kind(kv.Value))
 		return nil
 	}
 	tw := who + "threshold: "
@@ -40,7 +41,7 @@ func (p *fileParser) threshold(kv *ast.MappingValueNode, who string) *detect.Thr
 			countSeen = true
 			in, ok := f.Value.(*ast.IntegerNode)
 			if !ok {
-				p.errorf(kl, "%scount must be a whole number, found %s", tw, kind(f.Value))
+				p.errorf(kl, "%scount must be a whole number, found %s", tw, yamlnode.Kind(f.Value))
 				continue
 			}
 			c, err := strconv.Atoi(in.GetToken().Value)
@@ -53,7 +54,7 @@ func (p *fileParser) threshold(kv *ast.MappingValueNode, who string) *detect.Thr
 			windowSeen = true
 			s, ok := scalar(f.Value)
 			if !ok || s == "" {
-				p.errorf(kl, "%swindow must be a duration like 10m or 1h, found %s", tw, kind(f.Value))
+				p.errorf(kl, "%swindow must be a duration like 10m or 1h, found %s", tw, yamlnode.Kind(f.Value))
 				continue
 			}
 			d, err := time.ParseDuration(s)

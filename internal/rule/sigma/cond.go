@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
+
+	"github.com/trailwatch/trailwatch/internal/yamlnode"
 )
 
 // maxDepth bounds the nesting of a condition (parentheses and not).
@@ -18,7 +20,7 @@ const maxCondition = 64 << 10
 // condition compiles the detection's condition: a text, or a list of texts
 // any one of which may hold.
 func (p *docParser) condition(n ast.Node, sels map[string]*selection, names []string) *node {
-	n = unwrap(n)
+	n = yamlnode.Unwrap(n)
 	line := nodeLine(n)
 	var srcs []string
 	switch v := n.(type) {
@@ -30,7 +32,7 @@ func (p *docParser) condition(n ast.Node, sels map[string]*selection, names []st
 		for _, item := range v.Values {
 			s, ok := scalarText(item)
 			if !ok {
-				p.errorf(nodeLine(item), "condition must be text or a list of texts, found %s in the list", kind(item))
+				p.errorf(nodeLine(item), "condition must be text or a list of texts, found %s in the list", yamlnode.Kind(item))
 				return nil
 			}
 			srcs = append(srcs, s)
@@ -38,7 +40,7 @@ func (p *docParser) condition(n ast.Node, sels map[string]*selection, names []st
 	default:
 		s, ok := scalarText(n)
 		if !ok {
-			p.errorf(line, "condition must be text or a list of texts, found %s", kind(n))
+			p.errorf(line, "condition must be text or a list of texts, found %s", yamlnode.Kind(n))
 			return nil
 		}
 		srcs = []string{s}

@@ -10,10 +10,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/trailwatch/trailwatch/internal/event"
+	"github.com/trailwatch/trailwatch/internal/yamlnode"
 )
 
 // Rule is one compiled Sigma detection rule. The metadata fields hold the
@@ -112,7 +112,8 @@ func Parse(src []byte) (*Rule, error) {
 	}
 	f, err := parser.ParseBytes(src, 0)
 	if err != nil {
-		return nil, Errors{{Line: yamlLine(err), Msg: "invalid YAML: " + yamlMessage(err)}}
+		l, msg := yamlnode.At(err)
+		return nil, Errors{{Line: l, Msg: "invalid YAML: " + msg}}
 	}
 	var body ast.Node
 	for _, doc := range f.Docs {
@@ -158,10 +159,10 @@ var refusedTop = map[string]string{
 }
 
 func (p *docParser) rule(n ast.Node) *Rule {
-	n = unwrap(n)
+	n = yamlnode.Unwrap(n)
 	m, ok := n.(*ast.MappingNode)
 	if !ok {
-		p.errorf(nodeLine(n), "a Sigma rule is a mapping with title, logsource and detection, found %s", kind(n))
+		p.errorf(nodeLine(n), "a Sigma rule is a mapping with title, logsource and detection, found %s", yamlnode.Kind(n))
 		return nil
 	}
 	r := &Rule{Line: nodeLine(m)}
@@ -242,9 +243,9 @@ func (p *docParser) rule(n ast.Node) *Rule {
 
 // logsource reads the logsource section: trailwatch reads CloudTrail.
 func (p *docParser) logsource(r *Rule, kv *ast.MappingValueNode) {
-	m, ok := unwrap(kv.Value).(*ast.MappingNode)
+	m, ok := yamlnode.Unwrap(kv.Value).(*ast.MappingNode)
 	if !ok {
-		p.errorf(nodeLine(kv.Key), "logsource must be a mapping (product: aws, service: cloudtrail), found %s", kind(kv.Value))
+		p.errorf(nodeLine(kv.Key), "logsource must be a mapping (product: aws, service: cloudtrail), found %s", yamlnode.Kind(kv.Value))
 		return
 	}
 	for _, e := range m.Values {
@@ -276,9 +277,9 @@ const maxSelections = 1000
 
 // detection reads the search identifiers and compiles the condition.
 func (p *docParser) detection(r *Rule, kv *ast.MappingValueNode) {
-	m, ok := unwrap(kv.Value).(*ast.MappingNode)
+	m, ok := yamlnode.Unwrap(kv.Value).(*ast.MappingNode)
 	if !ok {
-		p.errorf(nodeLine(kv.Key), "detection must be a mapping of search identifiers and a condition, found %s", kind(kv.Value))
+		p.errorf(nodeLine(kv.Key), "detection must be a mapping of search identifiers and a condition, found %s", yamlnode.Kind(kv.Value))
 		return
 	}
 	sels := map[string]*selection{}
@@ -330,7 +331,7 @@ func (p *docParser) detection(r *Rule, kv *ast.MappingValueNode) {
 // selection reads one search identifier.
 func (p *docParser) selection(name string, n ast.Node, line int) *selection {
 	s := &selection{name: name, line: line}
-	n = unwrap(n)
+	n = yamlnode.Unwrap(n)
 	switch v := n.(type) {
 	case *ast.MappingNode:
 		alt := p.fieldMap(name, v)
@@ -344,9 +345,9 @@ func (p *docParser) selection(name string, n ast.Node, line int) *selection {
 			return nil
 		}
 		for _, item := range v.Values {
-			m, ok := unwrap(item).(*ast.MappingNode)
+			m, ok := yamlnode.Unwrap(item).(*ast.MappingNode)
 			if !ok {
-				p.errorf(nodeLine(item), "search identifier %q is a keyword list (%s in a list): keyword search over the whole event is not supported; name the field to search, for example userAgent|contains: ...", name, kind(item))
+				p.errorf(nodeLine(item), "search identifier %q is a keyword list (%s in a list): keyword search over the whole event is not supported; name the field to search, for example userAgent|contains: ...", name, yamlnode.Kind(item))
 				return nil
 			}
 			alt := p.fieldMap(name, m)
@@ -356,7 +357,7 @@ func (p *docParser) selection(name string, n ast.Node, line int) *selection {
 			s.alts = append(s.alts, alt)
 		}
 	default:
-		p.errorf(line, "search identifier %q must be a map of fields to values or a list of such maps, found %s", name, kind(n))
+		p.errorf(line, "search identifier %q must be a map of fields to values or a list of such maps, found %s", name, yamlnode.Kind(n))
 		return nil
 	}
 	return s
@@ -475,7 +476,7 @@ func (p *docParser) fieldCond(sel, field string, mods []string, vn ast.Node, lin
 	}
 	// The values: one scalar, or a list of them.
 	var items []ast.Node
-	switch v := unwrap(vn).(type) {
+	switch v := yamlnode.Unwrap(vn).(type) {
 	case *ast.SequenceNode:
 		if len(v.Values) == 0 {
 			p.errorf(line, "%s: the list of values is empty", who)
@@ -511,7 +512,7 @@ func (p *docParser) fieldCond(sel, field string, mods []string, vn ast.Node, lin
 
 // value compiles one value of a field condition.
 func (p *docParser) value(who string, n ast.Node, strMode, typeMod, reFlags string, cased bool) (value, bool) {
-	n = unwrap(n)
+	n = yamlnode.Unwrap(n)
 	line := nodeLine(n)
 	if _, isNull := n.(*ast.NullNode); isNull {
 		if strMode != "" || typeMod != "" {
@@ -522,7 +523,7 @@ func (p *docParser) value(who string, n ast.Node, strMode, typeMod, reFlags stri
 	}
 	text, ok := scalarText(n)
 	if !ok {
-		p.errorf(line, "%s: a value must be text, a number, a boolean or null, found %s", who, kind(n))
+		p.errorf(line, "%s: a value must be text, a number, a boolean or null, found %s", who, yamlnode.Kind(n))
 		return value{}, false
 	}
 	switch typeMod {
@@ -655,17 +656,17 @@ func compileRegexp(src, flags string) (*regexp.Regexp, error) {
 
 // text reads a scalar value.
 func (p *docParser) text(kv *ast.MappingValueNode) string {
-	s, ok := scalarText(unwrap(kv.Value))
+	s, ok := scalarText(yamlnode.Unwrap(kv.Value))
 	if !ok {
 		k, _ := scalarText(kv.Key)
-		p.errorf(nodeLine(kv.Key), "%s must be text, found %s", k, kind(kv.Value))
+		p.errorf(nodeLine(kv.Key), "%s must be text, found %s", k, yamlnode.Kind(kv.Value))
 	}
 	return s
 }
 
 // texts reads a list of scalars, or one scalar.
 func (p *docParser) texts(kv *ast.MappingValueNode) []string {
-	v := unwrap(kv.Value)
+	v := yamlnode.Unwrap(kv.Value)
 	if _, ok := v.(*ast.NullNode); ok || v == nil {
 		return nil
 	}
@@ -675,14 +676,14 @@ func (p *docParser) texts(kv *ast.MappingValueNode) []string {
 	k, _ := scalarText(kv.Key)
 	seq, ok := v.(*ast.SequenceNode)
 	if !ok {
-		p.errorf(nodeLine(kv.Key), "%s must be a list of texts, found %s", k, kind(v))
+		p.errorf(nodeLine(kv.Key), "%s must be a list of texts, found %s", k, yamlnode.Kind(v))
 		return nil
 	}
 	var out []string
 	for _, item := range seq.Values {
-		s, ok := scalarText(unwrap(item))
+		s, ok := scalarText(yamlnode.Unwrap(item))
 		if !ok {
-			p.errorf(nodeLine(item), "%s must be a list of texts, found %s in it", k, kind(item))
+			p.errorf(nodeLine(item), "%s must be a list of texts, found %s in it", k, yamlnode.Kind(item))
 			continue
 		}
 		out = append(out, s)
@@ -690,23 +691,9 @@ func (p *docParser) texts(kv *ast.MappingValueNode) []string {
 	return slices.Clip(out)
 }
 
-// unwrap returns the node an anchor or tag wraps.
-func unwrap(n ast.Node) ast.Node {
-	for {
-		switch v := n.(type) {
-		case *ast.AnchorNode:
-			n = v.Value
-		case *ast.TagNode:
-			n = v.Value
-		default:
-			return n
-		}
-	}
-}
-
 // scalarText returns the text of a scalar node; null is "".
 func scalarText(n ast.Node) (string, bool) {
-	switch v := unwrap(n).(type) {
+	switch v := yamlnode.Unwrap(n).(type) {
 	case *ast.StringNode:
 		return v.Value, true
 	case *ast.LiteralNode:
@@ -719,51 +706,5 @@ func scalarText(n ast.Node) (string, bool) {
 	return "", false
 }
 
-// kind names a node's type for messages.
-func kind(n ast.Node) string {
-	switch unwrap(n).(type) {
-	case nil, *ast.NullNode:
-		return "nothing"
-	case *ast.MappingNode:
-		return "a mapping"
-	case *ast.SequenceNode:
-		return "a list"
-	case *ast.StringNode, *ast.LiteralNode:
-		return "text"
-	case *ast.IntegerNode, *ast.FloatNode, *ast.InfinityNode, *ast.NanNode:
-		return "a number"
-	case *ast.BoolNode:
-		return "a boolean"
-	case *ast.AliasNode:
-		return "a YAML alias (aliases are not supported)"
-	}
-	return "a " + strings.ToLower(n.Type().String())
-}
-
-func nodeLine(n ast.Node) int {
-	if n == nil {
-		return 1
-	}
-	if tk := n.GetToken(); tk != nil && tk.Position != nil {
-		return tk.Position.Line
-	}
-	return 1
-}
-
-func yamlLine(err error) int {
-	var ye yaml.Error
-	if errors.As(err, &ye) {
-		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
-			return tk.Position.Line
-		}
-	}
-	return 1
-}
-
-func yamlMessage(err error) string {
-	var ye yaml.Error
-	if errors.As(err, &ye) {
-		return ye.GetMessage()
-	}
-	return err.Error()
-}
+// nodeLine returns the line n starts on, 1 when it carries none.
+func nodeLine(n ast.Node) int { return max(yamlnode.Line(n), 1) }
