@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	langpin "github.com/trailwatch/trailwatch/internal/rule/pin"
 	"github.com/trailwatch/trailwatch/internal/rule/sigma"
 	"github.com/valyala/fastjson"
 )
@@ -54,17 +55,14 @@ type pinner interface {
 	pins() []pin
 }
 
-func (m patternMatcher) pins() []pin {
-	var out []pin
-	for _, p := range m.p.Pins() {
-		out = append(out, pin{path: p.Path, values: p.Values, kind: kindOf(p.Prefix, p.Substring)})
-	}
-	return out
-}
+func (m patternMatcher) pins() []pin { return fromPins(m.p.Pins()) }
 
-func (m filterMatcher) pins() []pin {
+func (m filterMatcher) pins() []pin { return fromPins(m.f.Pins()) }
+
+// fromPins reads the pins of the languages that share package pin's type.
+func fromPins(ps []langpin.Pin) []pin {
 	var out []pin
-	for _, p := range m.f.Pins() {
+	for _, p := range ps {
 		out = append(out, pin{path: p.Path, values: p.Values, kind: kindOf(p.Prefix, p.Substring)})
 	}
 	return out
@@ -81,7 +79,7 @@ func (m jqMatcher) pins() []pin {
 func (m sigmaMatcher) pins() []pin {
 	var out []pin
 	for _, p := range m.r.Pins() {
-		out = append(out, pin{path: p.Path, values: p.Values, kind: kindOf(p.Prefix, p.Substring), groupings: p.Groupings()})
+		out = append(out, pin{path: p.Path, values: p.Values, kind: kindOf(p.Prefix, p.Substring), groupings: sigma.Groupings(p.Path)})
 	}
 	return out
 }

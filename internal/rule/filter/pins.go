@@ -1,19 +1,16 @@
 package filter
 
-import "slices"
+import (
+	"slices"
 
-// Pin is a field the filter cannot match without: the field at Path (a
-// path of object keys) holds text equal to one of Values or, with Prefix,
-// beginning with one of them or, with Substring, containing one of them. A
+	"github.com/trailwatch/trailwatch/internal/rule/pin"
+)
+
+// Pin is a field the filter cannot match without (see package pin). A
 // number in that field is compared as its text and may match too, so an
 // index that uses pins must offer an event whose field is not text to the
 // rule.
-type Pin struct {
-	Path      []string
-	Values    []string
-	Prefix    bool
-	Substring bool
-}
+type Pin = pin.Pin
 
 // Pins returns the fields the filter pins, the event name among them, in
 // the order the filter names them.
@@ -48,38 +45,17 @@ func (n *node) pins() []Pin {
 	case kindAnd:
 		var out []Pin
 		for _, k := range n.kids {
-			for _, p := range k.pins() {
-				i := slices.IndexFunc(out, func(q Pin) bool { return slices.Equal(q.Path, p.Path) })
-				switch {
-				case i < 0:
-					out = append(out, p)
-				case out[i].kind() > p.kind():
-					out[i] = p
-				}
-			}
+			out = pin.And(out, k.pins())
 		}
 		return out
 	case kindOr:
 		var out []Pin
 		for i, k := range n.kids {
-			kp := k.pins()
 			if i == 0 {
-				out = kp
+				out = k.pins()
 				continue
 			}
-			var both []Pin
-			for _, p := range out {
-				j := slices.IndexFunc(kp, func(q Pin) bool { return slices.Equal(q.Path, p.Path) })
-				if j < 0 {
-					continue
-				}
-				// An exact text is its own prefix and substring.
-				kind := max(p.kind(), kp[j].kind())
-				values := append(slices.Clone(p.Values), kp[j].Values...)
-				slices.Sort(values)
-				both = append(both, Pin{Path: p.Path, Values: slices.Compact(values), Prefix: kind == 1, Substring: kind == 2})
-			}
-			out = both
+			out = pin.Or(out, k.pins())
 		}
 		return out
 	}
@@ -96,16 +72,4 @@ func (s *selector) keys() ([]string, bool) {
 		path = append(path, st.key)
 	}
 	return path, len(path) > 0
-}
-
-// kind orders what a pin says of a text: 0 equals, 1 begins with, 2
-// contains; each is implied by the one before.
-func (p Pin) kind() int {
-	switch {
-	case p.Substring:
-		return 2
-	case p.Prefix:
-		return 1
-	}
-	return 0
 }

@@ -3,6 +3,8 @@ package pattern
 import (
 	"slices"
 	"unicode/utf8"
+
+	"github.com/trailwatch/trailwatch/internal/rule/pin"
 )
 
 // Pin is a field the pattern cannot match without: the field at Path (a
@@ -13,12 +15,7 @@ import (
 // pins must offer such an event to the rule. Values may compare
 // case-insensitively (equals-ignore-case and its prefixes are pins too),
 // so an index must fold case.
-type Pin struct {
-	Path      []string
-	Values    []string
-	Prefix    bool
-	Substring bool
-}
+type Pin = pin.Pin
 
 // Pins returns the fields the pattern pins, the event name among them. An
 // envelope pattern pins only the event name (see EventNames).
@@ -36,12 +33,12 @@ func nodePins(n *node, at []string) []Pin {
 	for _, f := range n.fields {
 		path := append(slices.Clone(at), f.key)
 		if f.obj != nil {
-			out = pinsAnd(out, nodePins(f.obj, path))
+			out = pin.And(out, nodePins(f.obj, path))
 			continue
 		}
 		if p, ok := f.leaf.pin(); ok {
 			p.Path = path
-			out = pinsAnd(out, []Pin{p})
+			out = pin.And(out, []Pin{p})
 		}
 	}
 	for _, group := range n.ors {
@@ -52,22 +49,12 @@ func nodePins(n *node, at []string) []Pin {
 				either = bp
 				continue
 			}
-			either = pinsOr(either, bp)
+			either = pin.Or(either, bp)
 		}
-		out = pinsAnd(out, either)
+		out = pin.And(out, either)
 	}
 	return out
 }
-
-// pinKind orders what a pin says of a text: each kind is implied by the one
-// before (a text equal to v begins with v and contains it).
-type pinKind uint8
-
-const (
-	kindExact pinKind = iota
-	kindPrefix
-	kindSubstring
-)
 
 // pin reads a leaf whose every member requires text: exact strings,
 // prefixes, suffixes, wildcards and equals-ignore-case of ASCII text. The
@@ -85,22 +72,22 @@ func (l *leaf) pin() (Pin, bool) {
 	for s := range l.strSet {
 		members = append(members, member{s, s, s})
 	}
-	kind := kindExact
+	kind := pin.Exact
 	for i := range l.ops {
 		o := &l.ops[i]
 		var m member
 		switch {
 		case o.kind == opPrefix:
-			m, kind = member{prefix: o.s, substring: o.s}, max(kind, kindPrefix)
+			m, kind = member{prefix: o.s, substring: o.s}, max(kind, pin.BeginsWith)
 		case o.kind == opPrefixFold && isASCII(o.s):
 			// A folding index folds as this prefix compares only for
 			// ASCII text: the comparison reads a byte that is not UTF-8
 			// as U+FFFD, the index keeps it.
-			m, kind = member{prefix: o.s, substring: o.s}, max(kind, kindPrefix)
+			m, kind = member{prefix: o.s, substring: o.s}, max(kind, pin.BeginsWith)
 		case o.kind == opEqualsFold && isASCII(o.s):
 			m = member{o.s, o.s, o.s}
 		case o.kind == opSuffix, o.kind == opSuffixFold && isASCII(o.s):
-			m, kind = member{substring: o.s}, kindSubstring
+			m, kind = member{substring: o.s}, pin.Contains
 		case o.kind == opWildcard:
 			parts := o.wc.parts
 			if len(parts) == 1 {
@@ -112,25 +99,25 @@ func (l *leaf) pin() (Pin, bool) {
 			m.substring = string(longest)
 			if len(parts[0]) > 0 {
 				m.prefix = string(parts[0])
-				kind = max(kind, kindPrefix)
+				kind = max(kind, pin.BeginsWith)
 			} else {
-				kind = kindSubstring
+				kind = pin.Contains
 			}
 		default:
 			return Pin{}, false
 		}
 		members = append(members, m)
 	}
-	p := Pin{Prefix: kind == kindPrefix, Substring: kind == kindSubstring}
+	p := Pin{}.WithKind(kind)
 	for _, m := range members {
 		v := m.exact
 		switch kind {
-		case kindPrefix:
+		case pin.BeginsWith:
 			v = m.prefix
-		case kindSubstring:
+		case pin.Contains:
 			v = m.substring
 		}
-		if v == "" && kind != kindExact {
+		if v == "" && kind != pin.Exact {
 			return Pin{}, false // a wildcard that can match any text
 		}
 		p.Values = append(p.Values, v)
@@ -138,53 +125,6 @@ func (l *leaf) pin() (Pin, bool) {
 	slices.Sort(p.Values)
 	p.Values = slices.Compact(p.Values)
 	return p, len(p.Values) > 0
-}
-
-// weaker reports whether a says less of a text than b.
-func (a Pin) weaker(b Pin) bool { return a.kind() > b.kind() }
-
-func (a Pin) kind() pinKind {
-	switch {
-	case a.Substring:
-		return kindSubstring
-	case a.Prefix:
-		return kindPrefix
-	}
-	return kindExact
-}
-
-// pinsAnd joins the pins of two conditions that must both hold, keeping
-// one pin per field: the stronger, else the first.
-func pinsAnd(a, b []Pin) []Pin {
-	out := a
-	for _, pb := range b {
-		i := slices.IndexFunc(out, func(pa Pin) bool { return slices.Equal(pa.Path, pb.Path) })
-		switch {
-		case i < 0:
-			out = append(out, pb)
-		case out[i].weaker(pb):
-			out[i] = pb
-		}
-	}
-	return out
-}
-
-// pinsOr joins the pins of conditions one of which must hold: a field
-// pinned by both, to the values of either, as the weaker kind says them
-// (an exact text is its own prefix and substring).
-func pinsOr(a, b []Pin) []Pin {
-	var out []Pin
-	for _, pa := range a {
-		i := slices.IndexFunc(b, func(pb Pin) bool { return slices.Equal(pa.Path, pb.Path) })
-		if i < 0 {
-			continue
-		}
-		kind := max(pa.kind(), b[i].kind())
-		values := append(slices.Clone(pa.Values), b[i].Values...)
-		slices.Sort(values)
-		out = append(out, Pin{Path: pa.Path, Values: slices.Compact(values), Prefix: kind == kindPrefix, Substring: kind == kindSubstring})
-	}
-	return out
 }
 
 func isASCII(s string) bool {

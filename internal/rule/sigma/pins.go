@@ -3,6 +3,8 @@ package sigma
 import (
 	"slices"
 	"strings"
+
+	"github.com/trailwatch/trailwatch/internal/rule/pin"
 )
 
 // Pin is a field the rule cannot match without: the field at Path (its
@@ -15,33 +17,28 @@ import (
 // grouping the parts. An index that uses pins must fold case (AppendFold),
 // and offer the rule an event where the field is not text or where
 // another grouping (Groupings) leads to a value.
-type Pin struct {
-	Path      []string
-	Values    []string
-	Prefix    bool
-	Substring bool
-}
+type Pin = pin.Pin
 
 // Groupings returns the other paths a dotted field name is read at: each
-// way of joining consecutive parts of Path with dots, except Path itself.
-func (p Pin) Groupings() [][]string {
+// way of joining consecutive parts of path with dots, except path itself.
+func Groupings(parts []string) [][]string {
 	var out [][]string
-	n := len(p.Path)
+	n := len(parts)
 	for mask := 0; mask < 1<<(n-1); mask++ {
 		if mask == 0 {
-			continue // every part on its own: Path
+			continue // every part on its own: parts itself
 		}
 		var (
 			path []string
-			cur  = p.Path[0]
+			cur  = parts[0]
 		)
 		for i := 1; i < n; i++ {
 			if mask&(1<<(i-1)) != 0 {
-				cur += "." + p.Path[i]
+				cur += "." + parts[i]
 				continue
 			}
 			path = append(path, cur)
-			cur = p.Path[i]
+			cur = parts[i]
 		}
 		out = append(out, append(path, cur))
 	}
@@ -64,20 +61,20 @@ func (n *node) fieldPins() []Pin {
 			var all []Pin
 			for _, fc := range alt {
 				if p, ok := fc.pin(); ok {
-					all = pinsAnd(all, []Pin{p})
+					all = pin.And(all, []Pin{p})
 				}
 			}
 			if i == 0 {
 				out = all
 			} else {
-				out = pinsOr(out, all)
+				out = pin.Or(out, all)
 			}
 		}
 		return out
 	case nodeAnd:
 		var out []Pin
 		for _, k := range n.kids {
-			out = pinsAnd(out, k.fieldPins())
+			out = pin.And(out, k.fieldPins())
 		}
 		return out
 	case nodeOr:
@@ -86,30 +83,12 @@ func (n *node) fieldPins() []Pin {
 			if i == 0 {
 				out = k.fieldPins()
 			} else {
-				out = pinsOr(out, k.fieldPins())
+				out = pin.Or(out, k.fieldPins())
 			}
 		}
 		return out
 	}
 	return nil
-}
-
-// Kinds of pin, each implied by the one before: a text equal to v begins
-// with v and contains it.
-const (
-	kindExact = iota
-	kindPrefix
-	kindSubstring
-)
-
-func (p Pin) kind() int {
-	switch {
-	case p.Substring:
-		return kindSubstring
-	case p.Prefix:
-		return kindPrefix
-	}
-	return kindExact
 }
 
 // pin reads a condition on a field whose values are all texts with at
@@ -122,7 +101,7 @@ func (fc *fieldCond) pin() (Pin, bool) {
 	type texts struct{ exact, prefix, substring string }
 	var (
 		members []texts
-		kind    = kindExact
+		kind    = pin.Exact
 	)
 	for i := range fc.values {
 		v := &fc.values[i]
@@ -138,25 +117,25 @@ func (fc *fieldCond) pin() (Pin, bool) {
 			t := texts{substring: string(longest)}
 			if g.anchoredStart {
 				t.prefix = string(g.pieces[0])
-				kind = max(kind, kindPrefix)
+				kind = max(kind, pin.BeginsWith)
 			} else {
-				kind = kindSubstring
+				kind = pin.Contains
 			}
 			members = append(members, t)
 		default:
 			return Pin{}, false
 		}
 	}
-	p := Pin{Path: strings.Split(fc.path.name, "."), Prefix: kind == kindPrefix, Substring: kind == kindSubstring}
+	p := Pin{Path: strings.Split(fc.path.name, ".")}.WithKind(kind)
 	for _, m := range members {
 		v := m.exact
 		switch kind {
-		case kindPrefix:
+		case pin.BeginsWith:
 			v = m.prefix
-		case kindSubstring:
+		case pin.Contains:
 			v = m.substring
 		}
-		if v == "" && kind != kindExact {
+		if v == "" && kind != pin.Exact {
 			return Pin{}, false
 		}
 		p.Values = append(p.Values, v)
@@ -164,33 +143,4 @@ func (fc *fieldCond) pin() (Pin, bool) {
 	slices.Sort(p.Values)
 	p.Values = slices.Compact(p.Values)
 	return p, true
-}
-
-func pinsAnd(a, b []Pin) []Pin {
-	out := a
-	for _, pb := range b {
-		i := slices.IndexFunc(out, func(pa Pin) bool { return slices.Equal(pa.Path, pb.Path) })
-		switch {
-		case i < 0:
-			out = append(out, pb)
-		case out[i].kind() > pb.kind():
-			out[i] = pb
-		}
-	}
-	return out
-}
-
-func pinsOr(a, b []Pin) []Pin {
-	var out []Pin
-	for _, pa := range a {
-		i := slices.IndexFunc(b, func(pb Pin) bool { return slices.Equal(pa.Path, pb.Path) })
-		if i < 0 {
-			continue
-		}
-		kind := max(pa.kind(), b[i].kind())
-		values := append(slices.Clone(pa.Values), b[i].Values...)
-		slices.Sort(values)
-		out = append(out, Pin{Path: pa.Path, Values: slices.Compact(values), Prefix: kind == kindPrefix, Substring: kind == kindSubstring})
-	}
-	return out
 }

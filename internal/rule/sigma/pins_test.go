@@ -31,8 +31,7 @@ func TestPins(t *testing.T) {
 			t.Errorf("Pins(%q) = %s; want %s", tc.detection, got, tc.want)
 		}
 	}
-	p := Pin{Path: []string{"a", "b", "c"}}
-	if got := fmt.Sprint(p.Groupings()); got != "[[a.b c] [a b.c] [a.b.c]]" {
+	if got := fmt.Sprint(Groupings([]string{"a", "b", "c"})); got != "[[a.b c] [a b.c] [a.b.c]]" {
 		t.Errorf("Groupings = %s", got)
 	}
 }
