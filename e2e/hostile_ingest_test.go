@@ -111,6 +111,16 @@ func TestHostileIngestEvents(t *testing.T) {
 				if strings.Join(ids, " ") != strings.Join(tc.ids, " ") {
 					t.Errorf("events %v; want %v", ids, tc.ids)
 				}
+				// check reads on every core (ingest.Map), records parsed
+				// on workers: the same refusal, within the same memory.
+				_, errOut, peak, elapsed = runBinary(t, s3, "check", "--packs", "all", "--format", "json", path)
+				t.Logf("check: peak RSS %.1f MiB, %s", float64(peak)/mib1, elapsed.Round(time.Millisecond))
+				if peak >= 128*mib1 {
+					t.Errorf("check: peak RSS %.1f MiB; want under 128 MiB", float64(peak)/mib1)
+				}
+				if !strings.Contains(errOut, want+"\n") {
+					t.Errorf("check: stderr does not hold %q:\n%s", want, errOut)
+				}
 			})
 		}
 	}
@@ -123,7 +133,13 @@ const mib1 = 1 << 20
 // its output, its peak resident memory and how long it took.
 func runEventsBinary(t *testing.T, s3 *fakeS3, path string) (stdout, stderr string, peak int64, elapsed time.Duration) {
 	t.Helper()
-	cmd := exec.Command(binary, "events", "--format", "json", path)
+	return runBinary(t, s3, "events", "--format", "json", path)
+}
+
+// runBinary runs the binary with args as runEventsBinary does.
+func runBinary(t *testing.T, s3 *fakeS3, args ...string) (stdout, stderr string, peak int64, elapsed time.Duration) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
 	home := t.TempDir()
 	cmd.Env = []string{
 		"GOMEMLIMIT=108MiB",
