@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/valyala/fastjson"
 
 	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/ingest"
@@ -233,30 +232,31 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 
 // split finds the messages of an SQS batch, each re-wrapped as a
 // one-message SQS event so that ingest names it; any other payload is one
-// message.
+// message. The batch is scanned, not parsed whole (ingest.SplitSQS), so
+// what it costs is bounded by its largest record. An SQS batch that cannot
+// be split (a record that is not a message, or has no id) is read as one
+// message without an id: should any of it fail, the whole batch is retried.
 func (inv *invocation) split(payload []byte) {
-	var p fastjson.Parser
-	v, err := p.ParseBytes(payload)
-	if err == nil {
-		recs := v.GetArray("Records")
-		if len(recs) > 0 && string(recs[0].GetStringBytes("eventSource")) == "aws:sqs" {
-			inv.sqs = true
-			for _, r := range recs {
-				id := string(r.GetStringBytes("messageId"))
-				m := &message{id: id, payload: r.MarshalTo([]byte(`{"Records":[`))}
-				m.payload = append(m.payload, ']', '}')
-				if id == "" || inv.byID[id] != nil {
-					// No id to report it by: it fails the whole batch.
-					m.id = ""
-				} else {
-					inv.byID[id] = m
-				}
-				inv.msgs = append(inv.msgs, m)
-			}
-			return
+	msgs, ok, err := ingest.SplitSQS(payload)
+	if !ok || err != nil {
+		if err != nil {
+			inv.h.log.Warn("sqs_batch_unsplit", "error", err, "consequence", "the batch is read as one message; a failure retries all of it")
 		}
+		inv.msgs = []*message{{payload: payload}}
+		return
 	}
-	inv.msgs = []*message{{payload: payload}}
+	inv.sqs = true
+	for _, sm := range msgs {
+		m := &message{id: sm.ID, payload: sm.Payload}
+		if inv.byID[sm.ID] != nil {
+			// Two messages under one id cannot be told apart: either
+			// failing fails the whole batch.
+			m.id = ""
+		} else {
+			inv.byID[sm.ID] = m
+		}
+		inv.msgs = append(inv.msgs, m)
+	}
 }
 
 // run reads every message, evaluates its events and delivers their
