@@ -206,8 +206,33 @@ type checker struct {
 
 // checkStats counts what a check run saw.
 type checkStats struct {
-	events, alerts, skipped, errors, inputErrors int
-	maxSeverity                                  event.Severity
+	readProblems
+	events, alerts int
+	maxSeverity    event.Severity
+}
+
+// readProblems counts the problems of reading inputs: skipped inputs, and
+// errors, of which those that stopped an input.
+type readProblems struct {
+	skipped, errors, inputErrors int
+}
+
+// report prints an ingest problem on w and counts it.
+func (p *readProblems) report(w io.Writer, err error) {
+	var (
+		skip *ingest.SkipError
+		in   *ingest.InputError
+	)
+	switch {
+	case errors.As(err, &skip):
+		p.skipped++
+	case errors.As(err, &in):
+		p.errors++
+		p.inputErrors++
+	default:
+		p.errors++
+	}
+	fmt.Fprintf(w, "trailwatch: %s\n", clean(err.Error()))
 }
 
 // checked is what a worker makes of one event: the rules that match it,
@@ -298,22 +323,7 @@ func (c *checker) tick() error {
 }
 
 // report prints an ingest problem on standard error and counts it.
-func (c *checker) report(st *checkStats, err error) {
-	var (
-		skip *ingest.SkipError
-		in   *ingest.InputError
-	)
-	switch {
-	case errors.As(err, &skip):
-		st.skipped++
-	case errors.As(err, &in):
-		st.errors++
-		st.inputErrors++
-	default:
-		st.errors++
-	}
-	fmt.Fprintf(c.errw, "trailwatch: %s\n", clean(err.Error()))
-}
+func (c *checker) report(st *checkStats, err error) { st.report(c.errw, err) }
 
 // alertWriter prints alerts as a table fitted to the terminal or as JSON
 // lines, through one buffer: a block of rows reaches the output in one

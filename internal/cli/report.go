@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/trailwatch/trailwatch/internal/config"
 	"github.com/trailwatch/trailwatch/internal/geoip"
-	"github.com/trailwatch/trailwatch/internal/ingest"
 	"github.com/trailwatch/trailwatch/internal/report"
 )
 
@@ -154,8 +152,9 @@ func reportZone(cmd *cobra.Command, tz string, cfg *config.Config) (*time.Locati
 
 // readStats counts what a report read.
 type readStats struct {
-	events, skipped, errors, inputErrors int
-	err                                  error
+	readProblems
+	events int
+	err    error
 }
 
 // readLogins feeds every event of args to the report, printing input
@@ -165,20 +164,7 @@ func readLogins(ctx context.Context, in *inputs, args []string, l *report.Logins
 	for _, arg := range args {
 		for ev, err := range in.events(ctx, arg) {
 			if err != nil {
-				var (
-					skip *ingest.SkipError
-					ie   *ingest.InputError
-				)
-				switch {
-				case errors.As(err, &skip):
-					st.skipped++
-				case errors.As(err, &ie):
-					st.errors++
-					st.inputErrors++
-				default:
-					st.errors++
-				}
-				fmt.Fprintf(errw, "trailwatch: %s\n", clean(err.Error()))
+				st.report(errw, err)
 				continue
 			}
 			st.events++
