@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,7 +16,6 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
-	"github.com/valyala/fastjson"
 
 	"github.com/trailwatch/trailwatch/internal/ingest"
 	"github.com/trailwatch/trailwatch/internal/ingest/ingesttest"
@@ -126,36 +123,7 @@ func replicaInput(tb testing.TB, n int) (string, int) {
 		return replicaLog(tb, n)
 	}
 	dir := tb.TempDir()
-	recs := ingesttest.InvictusRecords(tb)
-	var p fastjson.Parser
-	var buf []byte
-	for first := 0; first < n; first += replicaFile {
-		name := filepath.Join(dir, fmt.Sprintf("111122223333_CloudTrail_us-east-1_20230710T1145Z_replica%02d.json.gz", first/replicaFile))
-		f, err := os.Create(name)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		zw := gzip.NewWriter(f)
-		bw := bufio.NewWriterSize(zw, 64<<10)
-		bw.WriteString(`{"Records":[`)
-		for i := first; i < min(first+replicaFile, n); i++ {
-			if i > first {
-				bw.WriteByte(',')
-			}
-			v, err := p.ParseBytes(recs[i%len(recs)])
-			if err != nil {
-				tb.Fatal(err)
-			}
-			// The eventIDs of ingesttest.WriteReplicaLog, counted across files.
-			v.Set("eventID", fastjson.MustParse(fmt.Sprintf(`"%08x-0000-4000-8000-%012x"`, i/len(recs), i)))
-			buf = v.MarshalTo(buf[:0])
-			bw.Write(buf)
-		}
-		bw.WriteString("]}\n")
-		if err := errors.Join(bw.Flush(), zw.Close(), f.Close()); err != nil {
-			tb.Fatal(err)
-		}
-	}
+	ingesttest.WriteReplicaFiles(tb, dir, n, replicaFile, gzip.DefaultCompression)
 	return dir, n
 }
 

@@ -92,6 +92,14 @@ func ReadGzipFile(name string) ([]byte, error) {
 // the given gzip level.
 func WriteReplicaLog(tb testing.TB, w io.Writer, n, level int) {
 	tb.Helper()
+	writeReplicaRange(tb, w, 0, n, level)
+}
+
+// writeReplicaRange writes to w a gzipped log file of the records from
+// first to last (excluded) of the endless replica: record i is Invictus
+// record i mod their count, with an eventID made from i.
+func writeReplicaRange(tb testing.TB, w io.Writer, first, last, level int) {
+	tb.Helper()
 	recs := InvictusRecords(tb)
 	zw, err := gzip.NewWriterLevel(w, level)
 	if err != nil {
@@ -101,8 +109,8 @@ func WriteReplicaLog(tb testing.TB, w io.Writer, n, level int) {
 	bw.WriteString(`{"Records":[`)
 	var p fastjson.Parser
 	var buf []byte
-	for i := range n {
-		if i > 0 {
+	for i := first; i < last; i++ {
+		if i > first {
 			bw.WriteByte(',')
 		}
 		v, err := p.ParseBytes(recs[i%len(recs)])
