@@ -265,7 +265,7 @@ func (c *checker) run(ctx context.Context, args []string) (checkStats, error) {
 		m, err := c.set.Matches(ctx, ev)
 		return checked{m: m, err: err}, m.Len() > 0
 	}
-	for res := range mapEvents(ctx, c.in, args, ingest.MapOptions{}, match) {
+	for res := range mapEvents(ctx, c.in, args, match) {
 		if res.Err != nil {
 			c.report(&st, res.Err)
 			continue

@@ -12,7 +12,6 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/trailwatch/trailwatch/internal/event"
-	"github.com/trailwatch/trailwatch/internal/ingest"
 	"github.com/trailwatch/trailwatch/internal/pipeline"
 	"github.com/trailwatch/trailwatch/internal/state"
 )
@@ -107,7 +106,7 @@ func (r *pipelineRun) run(ctx context.Context, args []string) (checkStats, error
 		m, err := r.p.Match(ctx, ev)
 		return checked{m: m, err: err}, m.Len() > 0 || err != nil || r.p.Needs(ev)
 	}
-	for res := range mapEvents(ctx, r.in, args, ingest.MapOptions{}, match) {
+	for res := range mapEvents(ctx, r.in, args, match) {
 		if res.Err != nil {
 			r.report(&st, res.Err)
 			continue

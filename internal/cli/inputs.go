@@ -394,8 +394,7 @@ type picked[T any] struct {
 // event history is read in order on this goroutine, work called as each
 // event comes. Either way the results come in input order, so the output
 // does not depend on the number of cores.
-func mapEvents[T any](ctx context.Context, in *inputs, args []string, o ingest.MapOptions, work func(context.Context, *event.Event) (T, bool)) iter.Seq[ingest.Result[T]] {
-	o.Stdin = in.stdin
+func mapEvents[T any](ctx context.Context, in *inputs, args []string, work func(context.Context, *event.Event) (T, bool)) iter.Seq[ingest.Result[T]] {
 	sequential := func(arg string) bool { return archive.IsPrefix(arg) || lookup.IsURI(arg) }
 	pick := func(ctx context.Context, ev *event.Event) (picked[T], bool) {
 		if !in.sel.match(ev) {
@@ -427,7 +426,7 @@ func mapEvents[T any](ctx context.Context, in *inputs, args []string, o ingest.M
 			for j < len(args) && !sequential(args[j]) {
 				j++
 			}
-			for res := range ingest.Map(ctx, in.reader, args[i:j], o, pick) {
+			for res := range ingest.Map(ctx, in.reader, args[i:j], ingest.MapOptions{Stdin: in.stdin}, pick) {
 				if res.Err == nil && !res.Value.in {
 					continue
 				}

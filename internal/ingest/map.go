@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -25,13 +24,6 @@ type MapOptions struct {
 	// read at once, each on a goroutine of its own; 0 means as many as
 	// Cores, at most maxMapInputs.
 	Inputs int
-	// Ahead is how many batches of one input (32 results each) may wait
-	// for the consumer; 0 means defaultAhead. Depth lets the reading
-	// goroutine and the workers run on while the consumer waits for a
-	// batch still being parsed; a consumer that does most of the work
-	// itself and keeps every event (check --config, whose detectors run
-	// in input order) gains nothing from it and holds more events.
-	Ahead int
 	// Stdin is what the argument "-" reads; nil means os.Stdin.
 	Stdin io.Reader
 
@@ -119,7 +111,6 @@ func Map[T any](ctx context.Context, r *Reader, args []string, o MapOptions, wor
 			inputs = min(cores, maxMapInputs)
 		}
 		m := newMapRun(ctx, r, work)
-		m.ahead = cmp.Or(o.Ahead, defaultAhead)
 		m.onFallback = o.onFallback
 		m.start(args, stdin, inputs, cores)
 		defer m.stop()
@@ -144,7 +135,6 @@ type mapRun[T any] struct {
 	freeB   []*batch[T]        // batches given back, the last one first: its memory is warmest
 	parsers chan *event.Parser // parsers of kept events, given back for the workers
 	budget  *budget
-	ahead   int          // MapOptions.Ahead
 	most    int          // the most one record weighs
 	careful *atomic.Bool // shared by every input, as in one Paths call
 
@@ -164,11 +154,13 @@ type mapInput[T any] struct {
 	info fs.FileInfo   // the file as it was opened
 }
 
-// defaultAhead is MapOptions.Ahead's default. Measured on two cores
+// batchesAhead is how many batches of one input may wait for the
+// consumer: depth lets the reading goroutine and the workers run on while
+// the consumer waits for a batch still being parsed. Measured on two cores
 // (BenchmarkCheckEndToEnd): 2 batches kept the workers idle half the time
-// (1.25x the one-core rate), 6 to 10 reach 1.65x to 1.75x, 12 and more
-// lose it again to the cache.
-const defaultAhead = 8
+// (1.25x the one-core rate), 6 to 10 reached 1.4x to 1.75x, 12 and more
+// lost it again to the cache.
+const batchesAhead = 8
 
 func newMapRun[T any](ctx context.Context, r *Reader, fn func(context.Context, *event.Event) (T, bool)) *mapRun[T] {
 	most := min(max(r.lim.MaxValues, 4096), 1<<20)
@@ -221,7 +213,7 @@ func (m *mapRun[T]) list(args []string) {
 		mi := &mapInput[T]{seq: seq, in: in}
 		seq++
 		if in.kind != inputFailed {
-			mi.out = make(chan *batch[T], m.ahead)
+			mi.out = make(chan *batch[T], batchesAhead)
 			mi.stop = make(chan struct{})
 		}
 		select {
