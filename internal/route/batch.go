@@ -33,6 +33,7 @@ type Batch struct {
 
 	res    Result
 	errs   []error
+	seen   map[[16]byte]bool // delivery records of the alerts added
 	groups map[string]*group
 	order  []*group
 	bytes  int
@@ -110,7 +111,7 @@ const (
 func (d *Dispatcher) NewBatch() *Batch { return d.newBatch(false) }
 
 func (d *Dispatcher) newBatch(holdAll bool) *Batch {
-	return &Batch{d: d, now: d.o.Now(), holdAll: holdAll, groups: map[string]*group{}, originAt: map[originKey]int32{}}
+	return &Batch{d: d, now: d.o.Now(), holdAll: holdAll, seen: map[[16]byte]bool{}, groups: map[string]*group{}, originAt: map[originKey]int32{}}
 }
 
 // Len returns how many alerts were added.
@@ -167,8 +168,18 @@ func (b *Batch) Add(alerts ...*event.Alert) {
 				continue // two routes to one receiver deliver once
 			}
 			reached = append(reached, r.Receiver)
+			sum := deliveredSum(r.Receiver, key)
+			if b.seen[sum] {
+				// The same event's alert for this receiver, added again
+				// (the event came by two paths, or twice in one input):
+				// it is delivered once, and listed once.
+				b.res.Duplicate++
+				continue
+			}
+			b.seen[sum] = true
+			b.bytes += memberBytes
 			items = append(items, fold.Item{Alert: a, Receiver: r.Receiver, PerRule: r.PerRule})
-			cands = append(cands, candidate{route: r, labels: labels, sum: deliveredSum(r.Receiver, key), origin: oi})
+			cands = append(cands, candidate{route: r, labels: labels, sum: sum, origin: oi})
 		}
 	}
 	bounded := map[*event.Alert]bool{}

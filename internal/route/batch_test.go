@@ -54,6 +54,40 @@ route:
 	}
 }
 
+// TestBatchListsAnEventOnce: the same events added twice to one batch
+// (one event arriving by two paths in one invocation, or a log file read
+// twice) are one message that lists each event once and counts it once.
+func TestBatchListsAnEventOnce(t *testing.T) {
+	tr := newTree(t, `
+receivers:
+  - {name: slack, stdout: {}}
+route:
+  receiver: slack
+  group_by: [rule]
+`)
+	clk := &clock{now: t0}
+	rec := &recorder{}
+	d := newDispatcher(t, tr, state.NewMemory(clk.Now), clk, rec)
+	alerts := alertsFor(events(t, "access-denied.json", 3), "access-denied", event.SeverityMedium)
+	b := d.NewBatch()
+	for range 2 {
+		for _, a := range alerts {
+			b.Add(a)
+		}
+	}
+	res, err := b.Dispatch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := rec.sent()
+	if len(sent) != 1 || sent[0].Count != 3 || len(sent[0].Alerts) != 3 {
+		t.Fatalf("sent %d messages, the first counting %d with %d alerts; want one counting 3, listing 3", len(sent), sent[0].Count, len(sent[0].Alerts))
+	}
+	if res.Sent != 3 || res.Duplicate != 3 {
+		t.Errorf("result %+v; want 3 sent, 3 duplicates", res)
+	}
+}
+
 // TestBatchHoldsLittle: a batch of alerts on 256 KiB records keeps a few of
 // them, cut, and 48 bytes for each of the rest; Bytes says so. (Before, a
 // pending alert held its whole record: 10 MiB here, twice over parsed.)
