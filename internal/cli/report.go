@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/trailwatch/trailwatch/internal/config"
+	"github.com/trailwatch/trailwatch/internal/event"
 	"github.com/trailwatch/trailwatch/internal/geoip"
 	"github.com/trailwatch/trailwatch/internal/report"
 )
@@ -157,24 +158,23 @@ type readStats struct {
 	err    error
 }
 
-// readLogins feeds every event of args to the report, printing input
-// problems on errw.
+// readLogins feeds every sign-in event of args to the report, printing
+// input problems on errw. The events are read on every core (mapEvents);
+// only the sign-ins come back, in input order.
 func readLogins(ctx context.Context, in *inputs, args []string, l *report.Logins, errw io.Writer) readStats {
 	var st readStats
-	for _, arg := range args {
-		for ev, err := range in.events(ctx, arg) {
-			if err != nil {
-				st.report(errw, err)
-				continue
-			}
-			st.events++
-			l.Add(ev)
+	signIn := func(_ context.Context, ev *event.Event) (struct{}, bool) { return struct{}{}, report.IsSignIn(ev) }
+	for res := range mapEvents(ctx, in, args, signIn) {
+		if res.Err != nil {
+			st.report(errw, res.Err)
+			continue
 		}
-		if err := ctx.Err(); err != nil {
-			st.err = err
-			break
+		st.events++
+		if res.Event != nil {
+			l.Add(res.Event)
 		}
 	}
+	st.err = ctx.Err()
 	return st
 }
 
