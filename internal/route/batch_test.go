@@ -18,13 +18,7 @@ import (
 // Batch are one message counting 2,500, however they arrive; a second
 // batch of the same alerts sends nothing.
 func TestBatchKeepsAGroupOneMessage(t *testing.T) {
-	tr := newTree(t, `
-receivers:
-  - {name: slack, stdout: {}}
-route:
-  receiver: slack
-  group_by: [rule]
-`)
+	tr := newTree(t, byRuleConfig)
 	clk := &clock{now: t0}
 	rec := &recorder{}
 	st := state.NewMemory(clk.Now)
@@ -58,13 +52,7 @@ route:
 // (one event arriving by two paths in one invocation, or a log file read
 // twice) are one message that lists each event once and counts it once.
 func TestBatchListsAnEventOnce(t *testing.T) {
-	tr := newTree(t, `
-receivers:
-  - {name: slack, stdout: {}}
-route:
-  receiver: slack
-  group_by: [rule]
-`)
+	tr := newTree(t, byRuleConfig)
 	clk := &clock{now: t0}
 	rec := &recorder{}
 	d := newDispatcher(t, tr, state.NewMemory(clk.Now), clk, rec)
@@ -92,13 +80,7 @@ route:
 // them, cut, and 48 bytes for each of the rest; Bytes says so. (Before, a
 // pending alert held its whole record: 10 MiB here, twice over parsed.)
 func TestBatchHoldsLittle(t *testing.T) {
-	tr := newTree(t, `
-receivers:
-  - {name: slack, stdout: {}}
-route:
-  receiver: slack
-  group_by: [rule]
-`)
+	tr := newTree(t, byRuleConfig)
 	clk := &clock{now: t0}
 	d := newDispatcher(t, tr, state.NewMemory(clk.Now), clk, &recorder{})
 	big := strings.Repeat("x", 256<<10)
@@ -133,13 +115,7 @@ func (p pacer) Capacity(receiver string, _ time.Time) int { return p[receiver] }
 // the two most severe groups on their own and one summary of the other
 // eight, counting them all; every alert is recorded as delivered.
 func TestPacedReceiverFoldsTheRest(t *testing.T) {
-	tr := newTree(t, `
-receivers:
-  - {name: slack, stdout: {}}
-route:
-  receiver: slack
-  group_by: [rule]
-`)
+	tr := newTree(t, byRuleConfig)
 	clk := &clock{now: t0}
 	rec := &recorder{}
 	st := state.NewMemory(clk.Now)

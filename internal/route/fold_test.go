@@ -163,13 +163,7 @@ silences:
 // adding a rule on the same event later (a detector's alert on a
 // redelivered event) sends only that rule.
 func TestDispatchFoldDeliversEachRuleOnce(t *testing.T) {
-	tr := newTree(t, `
-receivers:
-  - {name: slack, stdout: {}}
-route:
-  receiver: slack
-  group_by: [rule]
-`)
+	tr := newTree(t, byRuleConfig)
 	clk := &clock{now: t0}
 	rec := &recorder{fail: errors.New("slack is down")}
 	st := state.NewMemory(clk.Now)
