@@ -281,3 +281,45 @@ func (r retryAll) Notify(ctx context.Context, p *render.Payload, g *render.Group
 	_, err := r.n.Notify(ctx, p, g)
 	return err != nil, err
 }
+
+// SessionToken stands for the temporary credentials of a Lambda role: the
+// hostile tests of receivers built on an AWS SDK client sign with it.
+const SessionToken = "FwoGZXIvYXdzEBYaDHs3ss10n-t0k3n-d1st1nct1ve-4f9a2c"
+
+// RunAWSEcho checks a receiver built on an AWS SDK client against an
+// endpoint that quotes the request's session token or secret key back in
+// its error, in every encoding (one HostileBodies answer per request, in
+// turn, written by refuse as the service writes its errors). newSend
+// points a receiver signed with SessionToken and secret at the server and
+// returns what sends one message through it; every send must fail, and no
+// error may hold either secret in any form.
+func RunAWSEcho(t *testing.T, secret string, refuse func(w http.ResponseWriter, r *http.Request, echo string), newSend func(srv *httptest.Server) func() error) {
+	t.Helper()
+	secrets := []string{SessionToken, secret}
+	bodies := HostileBodies(secrets, func(s string) string { return s })
+	var (
+		mu sync.Mutex
+		i  int
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		echo := bodies[min(i, len(bodies)-1)]
+		i++
+		mu.Unlock()
+		if r.Header.Get("X-Amz-Security-Token") != SessionToken {
+			t.Errorf("the request carries no session token: %v", r.Header)
+		}
+		refuse(w, r, echo)
+	}))
+	t.Cleanup(srv.Close)
+	send := newSend(srv)
+	var outs []string
+	for range bodies {
+		err := send()
+		if err == nil {
+			t.Fatal("a refused send was taken as a success")
+		}
+		outs = append(outs, err.Error())
+	}
+	LeaksAnyForm(t, secrets, outs...)
+}
