@@ -62,20 +62,7 @@ func TestFindingGolden(t *testing.T) {
 						t.Fatal(err)
 					}
 					for ext, got := range goldenFiles(t, kind, p) {
-						path := filepath.Join("testdata", "golden", c.name+"."+kind+"."+locale+"."+ext)
-						if *update {
-							if err := os.WriteFile(path, got, 0o644); err != nil {
-								t.Fatal(err)
-							}
-							continue
-						}
-						want, err := os.ReadFile(path)
-						if err != nil {
-							t.Fatalf("%v (run go test ./internal/render -update to create it)", err)
-						}
-						if !bytes.Equal(got, want) {
-							t.Errorf("%s differs from the golden file; got:\n%s", path, got)
-						}
+						checkGolden(t, filepath.Join("testdata", "golden", c.name+"."+kind+"."+locale+"."+ext), got)
 					}
 				})
 			}

@@ -1,8 +1,6 @@
 package render
 
 import (
-	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,23 +29,7 @@ func TestPreviewGolden(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					path := filepath.Join("testdata", "preview", c.name+"."+kind+"."+locale+".txt")
-					if *update {
-						if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-							t.Fatal(err)
-						}
-						if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-							t.Fatal(err)
-						}
-						return
-					}
-					want, err := os.ReadFile(path)
-					if err != nil {
-						t.Fatalf("%v (run go test ./internal/render -update to create it)", err)
-					}
-					if !bytes.Equal([]byte(got), want) {
-						t.Errorf("%s differs from the golden file; got:\n%s", path, got)
-					}
+					checkGolden(t, filepath.Join("testdata", "preview", c.name+"."+kind+"."+locale+".txt"), []byte(got))
 				})
 			}
 		}

@@ -230,24 +230,33 @@ func TestGolden(t *testing.T) {
 						t.Errorf("payload names kind %q receiver %q", p.Kind, p.Receiver)
 					}
 					for ext, got := range goldenFiles(t, kind, p) {
-						path := filepath.Join("testdata", "golden", c.name+"."+kind+"."+locale+"."+ext)
-						if *update {
-							if err := os.WriteFile(path, got, 0o644); err != nil {
-								t.Fatal(err)
-							}
-							continue
-						}
-						want, err := os.ReadFile(path)
-						if err != nil {
-							t.Fatalf("%v (run go test ./internal/render -update to create it)", err)
-						}
-						if !bytes.Equal(got, want) {
-							t.Errorf("%s differs from the golden file; got:\n%s", path, got)
-						}
+						checkGolden(t, filepath.Join("testdata", "golden", c.name+"."+kind+"."+locale+"."+ext), got)
 					}
 				})
 			}
 		}
+	}
+}
+
+// checkGolden compares got with the golden file at path, or with -update
+// writes it there.
+func checkGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/render -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file; got:\n%s", path, got)
 	}
 }
 
