@@ -29,7 +29,7 @@ unit: node_modules/.package-lock.json browser
 # Peak-memory tests, skipped by default because they take a few seconds
 # each; run without the race detector, which would distort the heap.
 memtest:
-	TRAILWATCH_MEMTEST=1 $(GO) test -count=1 -run 'TestPeakHeap' ./internal/ingest/...
+	TRAILWATCH_MEMTEST=1 $(GO) test -count=1 -run 'PeakHeap' ./internal/ingest/...
 
 # The HTML report's browser test drives Debian's Chromium (with a Japanese
 # font for the ja page). Installed when missing and this runs as root or

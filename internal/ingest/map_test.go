@@ -410,15 +410,7 @@ func TestMapPeakHeap(t *testing.T) {
 	var peaks []uint64
 	for _, n := range []int{100_000, 400_000} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			name := filepath.Join(t.TempDir(), "big.json.gz")
-			f, err := os.Create(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			writeSynthLog(t, f, n, gzip.BestSpeed)
-			if err := f.Close(); err != nil {
-				t.Fatal(err)
-			}
+			name := synthLogFile(t, n)
 			runtime.GC()
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)

@@ -25,15 +25,7 @@ func TestPeakHeap(t *testing.T) {
 	var peaks []uint64
 	for _, n := range []int{100_000, 400_000} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			name := filepath.Join(t.TempDir(), "big.json.gz")
-			f, err := os.Create(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			writeSynthLog(t, f, n, gzip.BestSpeed)
-			if err := f.Close(); err != nil {
-				t.Fatal(err)
-			}
+			name := synthLogFile(t, n)
 			st, _ := os.Stat(name)
 
 			runtime.GC()
@@ -75,4 +67,20 @@ func TestPeakHeap(t *testing.T) {
 	if len(peaks) == 2 && peaks[1] > peaks[0]+4<<20 {
 		t.Errorf("peak heap grew from %.1f MiB to %.1f MiB with file size", float64(peaks[0])/(1<<20), float64(peaks[1])/(1<<20))
 	}
+}
+
+// synthLogFile writes a gzipped log file of n synthetic records
+// (writeSynthLog) in a temporary folder and returns its path.
+func synthLogFile(t *testing.T, n int) string {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "big.json.gz")
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeSynthLog(t, f, n, gzip.BestSpeed)
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return name
 }
