@@ -112,27 +112,7 @@ func TestFindingMessage(t *testing.T) {
 // Japanese finding messages hold no English of trailwatch's own: only the
 // finding's words, which stay as the product wrote them.
 func TestFindingJapaneseHasNoEnglish(t *testing.T) {
-	vocab := englishVocabulary(t)
-	for _, c := range findingCases() {
-		for _, kind := range Kinds() {
-			g := c.group(t)
-			data := eventWords(g)
-			ja, err := newTestRenderer(t, "ja").Render(kind, "ops", g)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if words := englishIn(readableTexts(t, kind, ja), vocab, data); len(words) > 0 {
-				t.Errorf("%s %s message in ja has English words of trailwatch's: %v", c.name, kind, words)
-			}
-			en, err := newTestRenderer(t, "en").Render(kind, "ops", g)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if words := englishIn(readableTexts(t, kind, en), vocab, data); len(words) == 0 {
-				t.Errorf("%s %s message in en: the detector finds no English", c.name, kind)
-			}
-		}
-	}
+	checkNoEnglish(t, englishVocabulary(t), findingCases())
 }
 
 // A finding's text is whoever imported it: "<!channel>" in its title and a

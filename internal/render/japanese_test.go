@@ -203,7 +203,15 @@ func TestJapaneseMessagesHaveNoEnglish(t *testing.T) {
 		g.Alerts[0].Event = ev
 		return g
 	}
-	for _, c := range []goldenCase{{"folded", foldedRootLogin}, {"burst", burst}, {"long", long}} {
+	checkNoEnglish(t, vocab, []goldenCase{{"folded", foldedRootLogin}, {"burst", burst}, {"long", long}})
+}
+
+// checkNoEnglish renders each case for every receiver kind in ja and finds
+// no word of trailwatch's own English in what a person reads; rendered in
+// en, the same check must find some, or it would prove nothing.
+func checkNoEnglish(t *testing.T, vocab map[string]bool, cases []goldenCase) {
+	t.Helper()
+	for _, c := range cases {
 		for _, kind := range Kinds() {
 			g := c.group(t)
 			data := eventWords(g)
@@ -219,7 +227,7 @@ func TestJapaneseMessagesHaveNoEnglish(t *testing.T) {
 				t.Fatal(err)
 			}
 			if words := englishIn(readableTexts(t, kind, en), vocab, data); len(words) == 0 {
-				t.Errorf("%s %s message in en: the detector finds only %v", c.name, kind, words)
+				t.Errorf("%s %s message in en: the check finds no English", c.name, kind)
 			}
 		}
 	}
